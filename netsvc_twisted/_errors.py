@@ -1,0 +1,14 @@
+# -*- test-case-name: tests.test_response -*-
+"""
+Exceptions raised by the servlet API.
+"""
+
+
+class ResponseStateError(RuntimeError):
+    """
+    A response method was called out of order.
+
+    OSE silently wrote such calls into the stream (a second status line,
+    headers inside the body); raising instead keeps the wire correct and
+    lets the normal exception policy deal with the servlet.
+    """

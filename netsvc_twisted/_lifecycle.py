@@ -1,0 +1,194 @@
+# -*- test-case-name: tests.test_lifecycle -*-
+"""
+One request's trip through a server object and its servlet (spec 1.2,
+1.5): authorisation, C{servlet()}, the hooks with the exception policy of
+decisions.md, and C{destroyServlet()} exactly once.
+"""
+
+from __future__ import annotations
+
+import binascii
+from typing import TYPE_CHECKING, Any
+
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from netsvc_twisted._paths import decodeText
+from netsvc_twisted._response import WAITING, Response
+from netsvc_twisted._session import HttpSession
+
+if TYPE_CHECKING:
+    from twisted.web.server import Request
+
+    from netsvc_twisted._server import HttpServer
+    from netsvc_twisted._servlet import HttpServlet
+
+_log = Logger(namespace="netsvc.http")
+
+_AUTH_FAILED = "Authorization Failed."
+_NO_SERVLET = "No servlet loaded to handle request."
+
+
+def _terminate() -> None:
+    from twisted.internet import reactor
+
+    _log.info("SystemExit raised by a servlet: stopping")
+    if reactor.running:
+        reactor.stop()
+
+
+def parseBasic(value: bytes) -> tuple[str, str] | None:
+    """
+    Decode C{Basic} credentials strictly; L{None} when malformed.
+    """
+    try:
+        decoded = binascii.a2b_base64(value.strip(), strict_mode=True)
+    except (binascii.Error, ValueError):
+        return None
+    login, sep, password = decodeText(decoded).partition(":")
+    return (login, password) if sep else None
+
+
+class ServletCall:
+    """
+    Drives one request: created when the request head is complete, fed
+    body chunks, told when the body ended and when the client went away.
+    """
+
+    servlet: HttpServlet | None = None
+    _destroyed = False
+    _bodyEnded = False
+
+    def __init__(
+        self,
+        request: Request,
+        server: HttpServer,
+        requestPath: str,
+        serverPath: str,
+        servletPath: str,
+        absoluteHost: str | None = None,
+    ) -> None:
+        self.server = server
+        self.response = Response(request, self._ended)
+        session = self.session = HttpSession(
+            request, requestPath, serverPath, servletPath, absoluteHost
+        )
+        session.response = self.response
+        request.notifyFinish().addErrback(self._clientGone)
+
+    # Driving.
+
+    def start(self) -> None:
+        if not self._authorise():
+            return
+        session = self.session
+        try:
+            servlet = self.server.servlet(session)
+        except SystemExit:
+            _terminate()
+            return
+        except Exception:
+            self._serverFailed()
+            servlet = None
+            self.response.sendError(500)
+            return
+        if servlet is None:
+            self.response.sendError(404, _NO_SERVLET)
+            return
+        self.servlet = servlet
+        self._call(servlet.processRequest)
+
+    def content(self, data: bytes) -> None:
+        servlet = self.servlet
+        if servlet is not None and not self._destroyed:
+            self._call(servlet.processContent, data)
+
+    def contentEnd(self) -> None:
+        self._bodyEnded = True
+        servlet = self.servlet
+        if servlet is not None and not self._destroyed:
+            self._call(servlet.processContentEnd)
+
+    # Policy.
+
+    def _authorise(self) -> bool:
+        session = self.session
+        raw = session.request.requestHeaders.getRawHeaders(b"authorization")
+        if raw:
+            value = raw[0]
+            if not value.startswith(b"Basic "):
+                self.response.sendError(501, "Authorization type not implemented.")
+                return False
+            credentials = parseBasic(value[6:])
+        else:
+            credentials = ("", "")
+        allowed = False
+        if credentials is not None:
+            try:
+                allowed = bool(self.server.authorise(*credentials))
+            except SystemExit:
+                _terminate()
+                return False
+            except Exception:
+                self._serverFailed()
+        if not allowed:
+            self.response.sendError(
+                401, _AUTH_FAILED, [(b"www-authenticate", b'Basic realm=""')]
+            )
+            return False
+        session._remoteUser = credentials[0]  # type: ignore[index]
+        session.request._netsvcUser = credentials[0]  # type: ignore[index]
+        return True
+
+    def _serverFailed(self) -> None:
+        try:
+            self.server.unexpectedException()
+        except Exception:
+            _log.failure("unexpectedException() of {server!r} failed", server=self.server)
+
+    def _call(self, hook: Any, *args: Any) -> None:
+        """
+        Run a servlet hook under the exception policy: log, then a 500 page
+        if nothing went out yet, else abort so the client sees a truncated
+        response, never a complete-looking one.
+        """
+        try:
+            hook(*args)
+        except SystemExit:
+            _terminate()
+        except Exception:
+            self.servletFailed()
+
+    def servletFailed(self) -> None:
+        servlet = self.servlet
+        try:
+            if servlet is not None:
+                servlet.unexpectedException()
+            else:
+                _log.failure("Exception handling a request")
+        except Exception:
+            _log.failure("unexpectedException() of {servlet!r} failed", servlet=servlet)
+        response = self.response
+        if response.state == WAITING:
+            response.sendError(500)
+        else:
+            response.abort(0)
+
+    # Endings.
+
+    def _ended(self, completed: bool) -> None:
+        if self._destroyed:
+            return
+        self._destroyed = True
+        servlet = self.servlet
+        if servlet is not None:
+            try:
+                servlet.destroyServlet()
+            except SystemExit:
+                _terminate()
+            except Exception:
+                _log.failure("Exception in destroyServlet() of {servlet!r}", servlet=servlet)
+
+    def _clientGone(self, reason: Failure) -> None:
+        self.response.clientGone()
+        return None

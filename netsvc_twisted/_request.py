@@ -1,0 +1,159 @@
+# -*- test-case-name: tests.test_daemon -*-
+"""
+The twisted.web request and channel underneath L{HttpDaemon}.
+
+twisted.web hands a request to its resource only once the whole body has
+arrived.  OSE servlets start at the end of the head and get the body in
+chunks, so L{ServletChannel} dispatches as soon as the headers are in and
+L{ServletRequest} routes body chunks to the servlet instead of buffering
+them.  Where Twisted does not stream (HTTP/2 streams), the request is
+dispatched when it is complete and the body is replayed in chunks.
+"""
+
+from __future__ import annotations
+
+import time
+from io import BytesIO
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
+
+from twisted.web import http, server
+
+if TYPE_CHECKING:
+    from netsvc_twisted._lifecycle import ServletCall
+
+SERVER_HEADER = b"netsvc_twisted"
+#: Body bytes handed to C{processContent()} per call when replaying a
+#: buffered body.
+REPLAY_CHUNK = 65536
+
+
+class _DateCache:
+    """
+    The C{Date} header changes once a second; format it once a second.
+    """
+
+    second = -1
+    value = b""
+
+    def __call__(self) -> bytes:
+        now = int(time.time())
+        if now != self.second:
+            self.second = now
+            self.value = http.datetimeToString(now)
+        return self.value
+
+
+httpDate = _DateCache()
+
+
+def replayBody(call: ServletCall, content) -> None:
+    """
+    Feed an already received body to the servlet in bounded chunks.
+    """
+    if content is not None:
+        content.seek(0)
+        read = content.read
+        while not call._destroyed:
+            chunk = read(REPLAY_CHUNK)
+            if not chunk:
+                break
+            call.content(chunk)
+    call.contentEnd()
+
+
+class ServletRequest(server.Request):
+    """
+    A request dispatched to a servlet at the end of its head.
+    """
+
+    defaultContentType = None
+    _netsvcUser = ""
+    _call: ServletCall | None = None
+    _streaming = False
+    _bodyDone = False
+    _finishPending = False
+
+    def gotLength(self, length: int | None) -> None:
+        if self._streaming:
+            # The body goes to the servlet, chunk by chunk, not to a file.
+            self.content = BytesIO()
+        else:
+            super().gotLength(length)
+
+    def headReceived(self, command: bytes, uri: bytes, version: bytes) -> None:
+        """
+        The head is complete: find the server object and start the servlet.
+        """
+        self.method, self.uri, self.clientproto = command, uri, version
+        path, _, query = uri.partition(b"?")
+        self.path = path
+        self.args = parse_qs(query, 1) if query else {}
+        self._dispatch(path)
+
+    def _dispatch(self, path: bytes) -> None:
+        site = self.channel.site
+        self.site = site
+        headers = self.responseHeaders
+        headers.setRawHeaders(b"server", [SERVER_HEADER])
+        headers.setRawHeaders(b"date", [httpDate()])
+        self._call = site.dispatch(self, path)
+
+    def handleContentChunk(self, data: bytes) -> None:
+        call = self._call
+        if call is not None:
+            call.content(data)
+        elif not self._streaming:
+            self.content.write(data)
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        if self._streaming:
+            self.process()
+        else:
+            super().requestReceived(command, path, version)
+
+    def process(self) -> None:
+        """
+        The whole request has arrived.
+        """
+        if not self._streaming:
+            # Not dispatched at head time (HTTP/2): dispatch now.
+            self._streaming = True
+            self._dispatch(self.path)
+            self._bodyDone = True
+            if self._call is not None:
+                replayBody(self._call, self.content)
+        else:
+            self._bodyDone = True
+            if self._call is not None:
+                self._call.contentEnd()
+        if self._finishPending:
+            self._finishPending = False
+            server.Request.finish(self)
+
+    def finish(self) -> None:
+        # Finishing tells the channel to parse the next request, so wait
+        # until the rest of this request's body has been consumed.
+        if self._bodyDone:
+            server.Request.finish(self)
+        else:
+            self._finishPending = True
+
+
+class ServletChannel(http.HTTPChannel):
+    """
+    An HTTP/1.1 channel that starts servlets at the end of the head.
+    """
+
+    def allHeadersReceived(self) -> None:
+        request = self.requests[-1]
+        request._streaming = True
+        super().allHeadersReceived()
+        request.headReceived(self._command, self._path, self._version)
+
+
+def channelFactory(factory: http.HTTPFactory) -> http._GenericHTTPChannelProtocol:
+    """
+    Build a channel that still upgrades to HTTP/2 when TLS negotiates it.
+    """
+    return http._GenericHTTPChannelProtocol(ServletChannel())

@@ -1,0 +1,192 @@
+# -*- test-case-name: tests.test_response -*-
+"""
+The response state machine of one request (spec 2.6, decisions.md
+"Response state").
+
+Out-of-order calls raise L{ResponseStateError} instead of corrupting the
+stream; after the client went away (or C{shutdown()}) every call is a
+quiet no-op, because a servlet's timers cannot know that yet.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from twisted.logger import Logger
+
+from netsvc_twisted._errors import ResponseStateError
+from netsvc_twisted._status import errorPage
+
+if TYPE_CHECKING:
+    from twisted.web.server import Request
+
+_log = Logger(namespace="netsvc.http")
+
+WAITING = 0  # no status sent yet
+HEADERS = 1  # status sent, headers open
+BODY = 2  # headers ended, content may follow
+DONE = 3  # response complete
+ABORTED = 4  # client gone or connection shut down
+
+_CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s;\"]+)", re.I)
+
+
+def _encodeHeader(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("latin-1")
+
+
+class Response:
+    """
+    Writes one response onto a twisted.web request and reports completion
+    or abortion once, through C{onEnd(completed)}.
+    """
+
+    state = WAITING
+    charset = "utf-8"
+    #: Set by the congestion bridge while a servlet monitors congestion.
+    writeObserver: Callable[[], None] | None = None
+
+    def __init__(self, request: Request, onEnd: Callable[[bool], None]) -> None:
+        self.request = request
+        self._onEnd = onEnd
+
+    def _require(self, wanted: int, call: str) -> bool:
+        state = self.state
+        if state == wanted:
+            return True
+        if state == ABORTED:
+            return False
+        raise ResponseStateError(f"{call}() is not allowed {_DESCRIBE[state]}")
+
+    def sendResponse(self, status: int, message: str | None = None) -> None:
+        if self._require(WAITING, "sendResponse"):
+            self.request.setResponseCode(
+                int(status), None if message is None else _encodeHeader(message)
+            )
+            self.state = HEADERS
+
+    def sendHeader(self, name: str, value: str) -> None:
+        if self.state == BODY:
+            _log.warn(
+                "sendHeader({name!r}) after endHeaders() ignored: the headers "
+                "have been sent", name=name,
+            )
+            return
+        if not self._require(HEADERS, "sendHeader") or not name:
+            return
+        if name.lower() == "content-type":
+            match = _CHARSET.search(value)
+            if match:
+                self.charset = match.group(1)
+        self.request.responseHeaders.addRawHeader(
+            _encodeHeader(name), _encodeHeader(value)
+        )
+
+    def endHeaders(self) -> None:
+        if self._require(HEADERS, "endHeaders"):
+            self.state = BODY
+            self.request.write(b"")
+
+    def write(self, block: bytes) -> None:
+        """
+        Hand one flushed block to Twisted.
+        """
+        if self._require(BODY, "sendContent"):
+            if block:
+                self.request.write(block)
+                if self.writeObserver is not None:
+                    self.writeObserver()
+
+    def endContent(self) -> None:
+        state = self.state
+        if state == HEADERS:
+            self.endHeaders()
+        elif not self._require(BODY, "endContent"):
+            return
+        self._finish()
+
+    def sendError(
+        self,
+        status: int,
+        body: str | None = None,
+        headers: Iterable[tuple[bytes, bytes]] = (),
+    ) -> None:
+        if not self._require(WAITING, "sendError"):
+            return
+        page = errorPage(status, body)
+        request = self.request
+        request.setResponseCode(int(status))
+        setHeader = request.responseHeaders.setRawHeaders
+        setHeader(b"content-type", [b"text/html"])
+        setHeader(b"content-length", [b"%d" % len(page)])
+        for name, value in headers:
+            setHeader(name, [value])
+        self.state = BODY
+        request.write(page)
+        self._finish()
+
+    def sendComplete(self, raw: bytes | str) -> None:
+        """
+        Send a whole pre-built HTTP/1 response verbatim; the connection is
+        closed after it, since its framing is the servlet's.
+        """
+        if not self._require(WAITING, "sendComplete"):
+            return
+        if isinstance(raw, str):
+            raw = raw.encode(self.charset)
+        request = self.request
+        parts = raw.split(b" ", 2)
+        if len(parts) > 1 and parts[1].isdigit():
+            request.code = int(parts[1])
+        channel = request.channel
+        request.startedWriting = True
+        request.sentLength = len(raw)
+        channel.persistent = False
+        channel.write(raw)
+        self.state = BODY
+        self._finish()
+
+    def _finish(self) -> None:
+        self.state = DONE
+        self.request.finish()
+        self._onEnd(True)
+
+    def abort(self, delay: float = 0) -> None:
+        """
+        Close the connection: gracefully (C{delay < 0}), at once (C{0}), or
+        gracefully with a deadline of C{delay} seconds.
+        """
+        if self.state in (DONE, ABORTED):
+            return
+        self.state = ABORTED
+        transport = getattr(self.request.channel, "transport", None)
+        if transport is not None:
+            if delay == 0:
+                transport.abortConnection()
+            else:
+                transport.loseConnection()
+                if delay > 0:
+                    from twisted.internet import reactor
+
+                    reactor.callLater(delay, _abortIfOpen, transport)
+        self._onEnd(False)
+
+    def clientGone(self) -> None:
+        if self.state not in (DONE, ABORTED):
+            self.state = ABORTED
+            self._onEnd(False)
+
+
+def _abortIfOpen(transport) -> None:
+    if getattr(transport, "connected", False):
+        transport.abortConnection()
+
+
+_DESCRIBE = {
+    WAITING: "before sendResponse()",
+    HEADERS: "before endHeaders()",
+    BODY: "after endHeaders()",
+    DONE: "after the response completed",
+}
