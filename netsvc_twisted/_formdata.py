@@ -1,0 +1,310 @@
+# -*- test-case-name: tests.test_form_decode -*-
+"""
+Incremental decoding of HTML form submissions, independent of servlets.
+
+A decoder is fed body chunks as they arrive and enforces the limits as it
+goes, so an oversized or malformed body is refused (L{FormError}) without
+first being buffered.  Names and values stay bytes until the end: the
+form's charset may be announced by a ``_charset_`` field that arrives
+after the fields it applies to.
+"""
+
+from __future__ import annotations
+
+import codecs
+import tempfile
+from dataclasses import dataclass
+from typing import IO, Any, Optional, Union
+from urllib.parse import parse_qsl
+
+__all__ = [
+    "FormError", "FormLimits", "UploadedFile", "RawFields",
+    "UrlEncodedDecoder", "DiscardDecoder", "decoderFor", "contentTypeOf",
+]
+
+
+class FormError(Exception):
+    """The submission is refused with `status` (400 or 413) and a short
+    page text."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status, message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class FormLimits:
+    """Bounds on what one submission may cost; None means unlimited.
+
+    ``maximumFieldSize`` bounds each non-file value (kept in memory);
+    uploaded files are bounded by the body size only and spill to disk
+    beyond ``spoolThreshold`` bytes.
+    """
+
+    maximumBodySize: Optional[int] = 64 * 1024 * 1024
+    maximumFieldCount: Optional[int] = 1000
+    maximumFieldSize: Optional[int] = 1024 * 1024
+    spoolThreshold: int = 64 * 1024
+
+
+class UploadedFile:
+    """One file part of a multipart form.
+
+    ``file`` is positioned at the start; it is a spooled temporary file
+    that lives in memory while small and on disk beyond the threshold,
+    and disappears when closed (FormServlet closes it when the servlet
+    is destroyed).
+    """
+
+    def __init__(self, name: str, filename: str, content_type: str,
+                 file: IO[bytes], size: int,
+                 headers: dict[str, str]) -> None:
+        self.name = name
+        self.filename = filename
+        self.content_type = content_type
+        self.file = file
+        self.size = size
+        self.headers = headers
+
+    def read(self, size: int = -1) -> bytes:
+        return self.file.read(size)
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __repr__(self) -> str:
+        return "<UploadedFile %r filename=%r %s %d bytes>" % (
+            self.name, self.filename, self.content_type, self.size)
+
+
+#: A raw value: the bytes of a text field with its own charset (or None
+#: for the form's), or an upload whose names still need decoding.
+RawValue = Union[tuple[bytes, Optional[str]], "_RawUpload"]
+
+
+class _RawUpload:
+    __slots__ = ("filename", "content_type", "file", "size", "headers")
+
+    def __init__(self, filename: bytes, content_type: str, file: IO[bytes],
+                 size: int, headers: dict[str, str]) -> None:
+        self.filename = filename
+        self.content_type = content_type
+        self.file = file
+        self.size = size
+        self.headers = headers
+
+
+def contentTypeOf(value: str) -> tuple[str, dict[str, str]]:
+    """Media type (lower case) and parameters of a Content-Type value."""
+    mediaType, _, rest = value.partition(";")
+    params: dict[str, str] = {}
+    for item in rest.split(";"):
+        key, sep, val = item.partition("=")
+        if not sep:
+            continue
+        val = val.strip()
+        if len(val) >= 2 and val[0] == val[-1] == '"':
+            val = val[1:-1]
+        params[key.strip().lower()] = val
+    return mediaType.strip().lower(), params
+
+
+def _checkCharset(name: str) -> str:
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        raise FormError(400, "Unknown form charset.") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise FormError(400, "Unknown form charset.")
+    return info.name
+
+
+class RawFields:
+    """Fields in arrival order, counted against the field limit."""
+
+    def __init__(self, limits: FormLimits) -> None:
+        self.limits = limits
+        self.items: list[tuple[bytes, RawValue]] = []
+
+    def count(self) -> None:
+        """Account for one more field before its value is collected."""
+        limit = self.limits.maximumFieldCount
+        if limit is not None and len(self.items) >= limit:
+            raise FormError(400, "Too many form fields.")
+
+    def checkSize(self, size: int) -> None:
+        limit = self.limits.maximumFieldSize
+        if limit is not None and size > limit:
+            raise FormError(413, "Form field too large.")
+
+    def add(self, name: bytes, value: RawValue) -> None:
+        self.count()
+        self.items.append((name, value))
+
+    def charset(self, fallback: str) -> str:
+        """The form's charset: a ``_charset_`` field wins over the
+        Content-Type parameter (`fallback`)."""
+        for name, value in self.items:
+            if name == b"_charset_" and isinstance(value, tuple):
+                try:
+                    announced = value[0].decode("ascii").strip()
+                except UnicodeDecodeError:
+                    raise FormError(400, "Unknown form charset.") from None
+                if announced:
+                    return _checkCharset(announced)
+        return _checkCharset(fallback)
+
+    def decode(self, fallback: str = "utf-8") -> dict[str, Any]:
+        """Decode to OSE's field dict: one value, or a list of values for
+        a repeated name, each a str or an L{UploadedFile}."""
+        charset = self.charset(fallback)
+        fields: dict[str, Any] = {}
+        for rawName, raw in self.items:
+            try:
+                name = rawName.decode(charset)
+                if isinstance(raw, tuple):
+                    data, own = raw
+                    value: Any = data.decode(
+                        _checkCharset(own) if own else charset)
+                else:
+                    value = UploadedFile(name, raw.filename.decode(charset),
+                                         raw.content_type, raw.file,
+                                         raw.size, raw.headers)
+            except UnicodeDecodeError:
+                raise FormError(
+                    400, "Form data is not valid %s." % charset) from None
+            if name in fields:
+                previous = fields[name]
+                if isinstance(previous, list):
+                    previous.append(value)
+                else:
+                    fields[name] = [previous, value]
+            else:
+                fields[name] = value
+        return fields
+
+    def close(self) -> None:
+        """Release spooled files of a submission that was refused."""
+        for _name, raw in self.items:
+            if isinstance(raw, _RawUpload):
+                raw.file.close()
+
+
+class UrlEncodedDecoder:
+    """application/x-www-form-urlencoded, split at ``&`` as it arrives so
+    that only one incomplete field is ever buffered."""
+
+    def __init__(self, fields: RawFields) -> None:
+        self.fields = fields
+        self.pending = b""
+
+    def _piece(self, piece: bytes) -> None:
+        # parse_qsl() on bytes insists the result is ASCII; going through
+        # Latin-1 text keeps the raw octets for the charset decoding.
+        for name, value in parse_qsl(piece.decode("latin-1"),
+                                     keep_blank_values=True,
+                                     encoding="latin-1"):
+            rawValue = value.encode("latin-1")
+            self.fields.checkSize(len(rawValue))
+            self.fields.add(name.encode("latin-1"), (rawValue, None))
+
+    def feed(self, data: bytes) -> None:
+        buffered = self.pending + data
+        pieces = buffered.split(b"&")
+        self.pending = pieces.pop()
+        limit = self.fields.limits.maximumFieldSize
+        # Percent-encoding triples a value; allow a generous name too.
+        if limit is not None and len(self.pending) > 3 * limit + 4096:
+            raise FormError(413, "Form field too large.")
+        for piece in pieces:
+            self._piece(piece)
+
+    def finish(self) -> None:
+        pending, self.pending = self.pending, b""
+        self._piece(pending)
+
+
+class DiscardDecoder:
+    """A body of a media type that is not a form: no fields (as OSE's
+    cgi-based decoding), the bytes are only counted."""
+
+    def __init__(self, fields: RawFields) -> None:
+        self.fields = fields
+
+    def feed(self, data: bytes) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+def decoderFor(contentType: str, fields: RawFields):
+    """The decoder for a request body of `contentType`; no Content-Type at
+    all is url-encoded, as with the cgi module OSE used."""
+    mediaType, params = contentTypeOf(contentType)
+    if mediaType in ("", "application/x-www-form-urlencoded"):
+        return UrlEncodedDecoder(fields)
+    if mediaType == "multipart/form-data":
+        from netsvc_twisted._multipart import MultipartDecoder
+
+        boundary = params.get("boundary", "")
+        if not boundary:
+            raise FormError(400, "Multipart form without a boundary.")
+        return MultipartDecoder(fields, boundary)
+    return DiscardDecoder(fields)
+
+
+def parseQuery(query: bytes, fields: RawFields) -> None:
+    """Add the fields of a (raw) query string."""
+    decoder = UrlEncodedDecoder(fields)
+    decoder.feed(query)
+    decoder.finish()
+
+
+def spoolFile(limits: FormLimits) -> IO[bytes]:
+    """Storage for one upload: memory first, an unlinked disk file past
+    the threshold."""
+    return tempfile.SpooledTemporaryFile(max_size=limits.spoolThreshold)
+
+
+class FormSubmission:
+    """One submission: query-string fields first, then the body's, with
+    the body size limit checked on every chunk."""
+
+    def __init__(self, contentType: str, limits: FormLimits,
+                 query: bytes = b"") -> None:
+        self.limits = limits
+        self.received = 0
+        self.raw = RawFields(limits)
+        self.decoder: Any = None
+        try:
+            self.charset = contentTypeOf(contentType)[1].get(
+                "charset", "utf-8")
+            if query:
+                parseQuery(query, self.raw)
+            self.decoder = decoderFor(contentType, self.raw)
+        except BaseException:
+            self.close()
+            raise
+
+    def checkLength(self, length: int) -> None:
+        """Refuse up front a body whose declared length is too big."""
+        limit = self.limits.maximumBodySize
+        if limit is not None and length > limit:
+            raise FormError(413, "Request body too large.")
+
+    def feed(self, data: bytes) -> None:
+        self.received += len(data)
+        self.checkLength(self.received)
+        self.decoder.feed(data)
+
+    def finish(self) -> dict[str, Any]:
+        self.decoder.finish()
+        return self.raw.decode(self.charset)
+
+    def close(self) -> None:
+        closer = getattr(self.decoder, "close", None)
+        if closer is not None:
+            closer()
+        self.raw.close()
