@@ -16,6 +16,7 @@ from twisted.logger import Logger
 from twisted.web import resource, server
 
 from netsvc_twisted._accesslog import AccessLog
+from netsvc_twisted._congestion import DEFAULT_STALL_TIMEOUT
 from netsvc_twisted._lifecycle import ServletCall
 from netsvc_twisted._paths import BAD_SYNTAX, MountTable, PathError, normalisePath
 from netsvc_twisted._request import ServletRequest, channelFactory
@@ -39,12 +40,16 @@ class DaemonSite(server.Site):
     """
 
     protocol = channelFactory  # type: ignore[assignment]
+    stallTimeout = DEFAULT_STALL_TIMEOUT
 
-    def __init__(self, daemon: HttpDaemon, accessLog: AccessLog | None) -> None:
+    def __init__(
+        self, daemon: HttpDaemon, accessLog: AccessLog | None, reactor: Any = None
+    ) -> None:
         super().__init__(
-            resource.NoResource(),
+            resource.Resource(),
             requestFactory=ServletRequest,
             timeout=DEFAULT_IDLE_TIMEOUT,
+            reactor=reactor,
         )
         self.daemon = daemon
         self.mounts: MountTable[Any] = MountTable()
@@ -113,7 +118,7 @@ class HttpDaemon(service.Service):
             self._description = port
             self._port = _portOf(port)
         self._reactor = reactor
-        self.site = DaemonSite(self, AccessLog.fromEnvironment(accessLog))
+        self.site = DaemonSite(self, AccessLog.fromEnvironment(accessLog), reactor)
 
     def __repr__(self) -> str:
         return f"<HttpDaemon {self._description!r}>"

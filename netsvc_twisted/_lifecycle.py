@@ -14,7 +14,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from netsvc_twisted._paths import decodeText
-from netsvc_twisted._response import WAITING, Response
+from netsvc_twisted._response import Response
 from netsvc_twisted._session import HttpSession
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ class ServletCall:
     ) -> None:
         self.server = server
         self.response = Response(request, self._ended)
+        self.response.call = self
         session = self.session = HttpSession(
             request, requestPath, serverPath, servletPath, absoluteHost
         )
@@ -108,6 +109,10 @@ class ServletCall:
         servlet = self.servlet
         if servlet is not None and not self._destroyed:
             self._call(servlet.processContentEnd)
+
+    def congestion(self, servlet: HttpServlet, status: int, pending: int) -> None:
+        if not self._destroyed:
+            self._call(servlet.handleCongestion, status, pending)
 
     # Policy.
 
@@ -169,7 +174,7 @@ class ServletCall:
         except Exception:
             _log.failure("unexpectedException() of {servlet!r} failed", servlet=servlet)
         response = self.response
-        if response.state == WAITING:
+        if response.retract():
             response.sendError(500)
         else:
             response.abort(0)

@@ -22,6 +22,9 @@ from netsvc_twisted._status import errorPage
 if TYPE_CHECKING:
     from twisted.web.server import Request
 
+    from netsvc_twisted._congestion import CongestionBridge
+    from netsvc_twisted._lifecycle import ServletCall
+
 _log = Logger(namespace="netsvc.http")
 
 WAITING = 0  # no status sent yet
@@ -45,8 +48,10 @@ class Response:
 
     state = WAITING
     charset = "utf-8"
-    #: Set by the congestion bridge while a servlet monitors congestion.
-    writeObserver: Callable[[], None] | None = None
+    #: The congestion bridge while a servlet monitors congestion.
+    bridge: CongestionBridge | None = None
+    #: The L{ServletCall} that owns this response, if any.
+    call: ServletCall | None = None
 
     def __init__(self, request: Request, onEnd: Callable[[bool], None]) -> None:
         self.request = request
@@ -96,8 +101,9 @@ class Response:
         if self._require(BODY, "sendContent"):
             if block:
                 self.request.write(block)
-                if self.writeObserver is not None:
-                    self.writeObserver()
+                bridge = self.bridge
+                if bridge is not None:
+                    bridge.blockWritten()
 
     def endContent(self) -> None:
         state = self.state
@@ -150,8 +156,34 @@ class Response:
 
     def _finish(self) -> None:
         self.state = DONE
+        self.detachBridge()
         self.request.finish()
         self._onEnd(True)
+
+    def detachBridge(self) -> None:
+        bridge = self.bridge
+        if bridge is not None:
+            self.bridge = None
+            bridge.detach()
+            request = self.request
+            if request.producer is bridge and request.channel is not None:
+                request.unregisterProducer()
+
+    def retract(self) -> bool:
+        """
+        Take back a status and headers that have not reached the wire yet,
+        so an error page can replace them; false when it is too late.
+        """
+        if self.state == HEADERS and not self.request.startedWriting:
+            headers = self.request.responseHeaders
+            kept = {name: headers.getRawHeaders(name) for name in _KEPT_HEADERS}
+            for name, _ in list(headers.getAllRawHeaders()):
+                headers.removeHeader(name)
+            for name, values in kept.items():
+                if values:
+                    headers.setRawHeaders(name, values)
+            self.state = WAITING
+        return self.state == WAITING
 
     def abort(self, delay: float = 0) -> None:
         """
@@ -161,6 +193,7 @@ class Response:
         if self.state in (DONE, ABORTED):
             return
         self.state = ABORTED
+        self.detachBridge()
         transport = getattr(self.request.channel, "transport", None)
         if transport is not None:
             if delay == 0:
@@ -176,6 +209,7 @@ class Response:
     def clientGone(self) -> None:
         if self.state not in (DONE, ABORTED):
             self.state = ABORTED
+            self.detachBridge()
             self._onEnd(False)
 
 
@@ -183,6 +217,8 @@ def _abortIfOpen(transport) -> None:
     if getattr(transport, "connected", False):
         transport.abortConnection()
 
+
+_KEPT_HEADERS = (b"server", b"date", b"connection")
 
 _DESCRIBE = {
     WAITING: "before sendResponse()",

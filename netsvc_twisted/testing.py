@@ -1,0 +1,231 @@
+# -*- test-case-name: tests.test_testing -*-
+"""
+Helpers for testing servlets without sockets or a running reactor.
+
+L{MemoryDaemon} wraps an L{HttpDaemon} whose connections are Twisted
+L{StringTransport}s and whose timers run on a L{MemoryReactorClock}: a
+test sends raw request bytes, reads parsed responses, makes the client
+slow (C{block()}/C{unblock()}) or makes it go away (C{disconnect()}),
+and advances time with C{clock.advance()}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.python.failure import Failure
+
+from netsvc_twisted._daemon import HttpDaemon
+
+__all__ = ["MemoryDaemon", "MemoryConnection", "HttpReply", "parseResponses"]
+
+
+@attrs.define
+class HttpReply:
+    """
+    One parsed HTTP/1.1 response.
+    """
+
+    status: int
+    reason: str
+    headers: dict[str, str]
+    body: bytes
+    rawHeaders: list[tuple[str, str]] = attrs.field(factory=list)
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name.lower(), default)
+
+
+def _parseOne(data: bytes, closed: bool) -> tuple[HttpReply | None, bytes]:
+    end = data.find(b"\r\n\r\n")
+    if end == -1:
+        return None, data
+    head = data[:end].decode("latin-1").split("\r\n")
+    rest = data[end + 4:]
+    version, status, *reason = head[0].split(" ", 2)
+    raw = [tuple(part.strip() for part in line.split(":", 1)) for line in head[1:]]
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    code = int(status)
+    if code in (204, 304) or 100 <= code < 200:
+        body, rest = b"", rest
+    elif "content-length" in headers:
+        length = int(headers["content-length"])
+        if len(rest) < length:
+            return None, data
+        body, rest = rest[:length], rest[length:]
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
+        chunks, position = [], 0
+        while True:
+            line_end = rest.find(b"\r\n", position)
+            if line_end == -1:
+                return None, data
+            size = int(rest[position:line_end].split(b";")[0], 16)
+            start = line_end + 2
+            if len(rest) < start + size + 2:
+                return None, data
+            if size == 0:
+                trailer_end = rest.find(b"\r\n", start)
+                rest = rest[trailer_end + 2:]
+                break
+            chunks.append(rest[start:start + size])
+            position = start + size + 2
+        body = b"".join(chunks)
+    elif closed:
+        body, rest = rest, b""
+    else:
+        return None, data
+    return HttpReply(code, reason[0] if reason else "", headers, body, raw), rest
+
+
+def parseResponses(data: bytes, closed: bool = False) -> tuple[list[HttpReply], bytes]:
+    """
+    Parse every complete response in C{data}; return them and the rest.
+    """
+    replies = []
+    while data:
+        reply, data = _parseOne(data, closed)
+        if reply is None:
+            break
+        replies.append(reply)
+    return replies, data
+
+
+class MemoryConnection:
+    """
+    One client connection to a L{MemoryDaemon}.
+    """
+
+    def __init__(self, protocol: Any, transport: StringTransport) -> None:
+        self.protocol = protocol
+        self.transport = transport
+        self._unread = b""
+
+    @property
+    def channel(self) -> Any:
+        return getattr(self.protocol, "_channel", self.protocol)
+
+    def send(self, data: bytes) -> None:
+        self.protocol.dataReceived(data)
+
+    def received(self) -> bytes:
+        """
+        Bytes written to the client since the last call.
+        """
+        data = self.transport.value()
+        self.transport.clear()
+        return data
+
+    def replies(self) -> list[HttpReply]:
+        """
+        Complete responses received since the last call.
+        """
+        self._unread += self.received()
+        replies, self._unread = parseResponses(
+            self._unread, closed=self.closed
+        )
+        return replies
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.transport.disconnecting or self.transport.disconnected)
+
+    def block(self) -> None:
+        """
+        Act as a client that stopped reading: the transport's buffer is full.
+        """
+        self.channel.pauseProducing()
+
+    def unblock(self) -> None:
+        """
+        The client read everything: the transport's buffer drained.
+        """
+        self.channel.resumeProducing()
+
+    def disconnect(self) -> None:
+        self.transport.disconnected = True
+        self.protocol.connectionLost(Failure(ConnectionDone("client went away")))
+
+
+class MemoryDaemon:
+    """
+    An L{HttpDaemon} driven in memory.
+    """
+
+    def __init__(
+        self,
+        servers: Mapping[str, Any] | None = None,
+        daemon: HttpDaemon | None = None,
+        clock: MemoryReactorClock | None = None,
+    ) -> None:
+        self.clock = clock or MemoryReactorClock()
+        self.daemon = daemon or HttpDaemon(8000, reactor=self.clock)
+        self.daemon.site.reactor = self.clock
+        for path, server in (servers or {}).items():
+            self.daemon.attach(path, server)
+        self._nextPort = 40000
+
+    def attach(self, path: str, server: Any) -> None:
+        self.daemon.attach(path, server)
+
+    def connect(self, host: str = "127.0.0.1") -> MemoryConnection | None:
+        """
+        Open a connection; L{None} when the daemon's C{authorise()} refused it.
+        """
+        self._nextPort += 1
+        peer = IPv4Address("TCP", host, self._nextPort)
+        protocol = self.daemon.site.buildProtocol(peer)
+        if protocol is None:
+            return None
+        transport = StringTransport(
+            hostAddress=IPv4Address("TCP", "127.0.0.1", self.daemon.port()),
+            peerAddress=peer,
+        )
+        protocol.makeConnection(transport)
+        return MemoryConnection(protocol, transport)
+
+    def request(
+        self,
+        method: str = "GET",
+        path: str = "/",
+        body: bytes = b"",
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+    ) -> HttpReply:
+        """
+        Send one request on a new connection and return its response.
+        """
+        connection = self.connect()
+        if connection is None:
+            raise ConnectionRefusedError("refused by the daemon's authorise()")
+        connection.send(encodeRequest(method, path, body, headers))
+        replies = connection.replies()
+        if not replies:
+            raise AssertionError(
+                f"no complete response to {method} {path}: {connection._unread!r}"
+            )
+        return replies[0]
+
+
+def encodeRequest(
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+) -> bytes:
+    items = list(headers.items() if isinstance(headers, Mapping) else headers)
+    names = {name.lower() for name, _ in items}
+    if "host" not in names:
+        items.insert(0, ("Host", "localhost"))
+    if body and "content-length" not in names and "transfer-encoding" not in names:
+        items.append(("Content-Length", str(len(body))))
+    head = f"{method} {path} HTTP/1.1\r\n" + "".join(
+        f"{name}: {value}\r\n" for name, value in items
+    )
+    return head.encode("latin-1") + b"\r\n" + body

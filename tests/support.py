@@ -1,0 +1,112 @@
+"""
+Real-socket helpers for the tests: daemons on 127.0.0.1, port 0, and
+blocking HTTP clients run in Twisted's thread pool so the reactor (run by
+pytest-twisted) keeps serving while a client waits.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from twisted.internet import defer, threads
+
+import netsvc_twisted as netsvc
+
+LOCAL = "tcp:0:interface=127.0.0.1"
+TIMEOUT = 20
+
+
+@attrs.define
+class Reply:
+    status: int
+    reason: str
+    headers: dict[str, str]
+    body: bytes
+    version: int = 11
+
+
+async def startDaemon(
+    servers: Mapping[str, Any], daemonClass: type = netsvc.HttpDaemon, **kwargs: Any
+) -> netsvc.HttpDaemon:
+    daemon = daemonClass(LOCAL, **kwargs)
+    for path, server in servers.items():
+        daemon.attach(path, server)
+    await daemon.start()
+    assert daemon.startFailure is None, daemon.startFailure
+    return daemon
+
+
+def _fetch(port: int, method: str, path: str, body: bytes | None,
+           headers: Mapping[str, str]) -> Reply:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    try:
+        connection.request(method, path, body=body, headers=dict(headers))
+        response = connection.getresponse()
+        data = response.read()
+        return Reply(
+            response.status, response.reason,
+            {k.lower(): v for k, v in response.getheaders()}, data, response.version,
+        )
+    finally:
+        connection.close()
+
+
+def fetch(port: int, method: str = "GET", path: str = "/", body: bytes | None = None,
+          headers: Mapping[str, str] | None = None) -> defer.Deferred[Reply]:
+    return threads.deferToThread(_fetch, port, method, path, body, headers or {})
+
+
+def _exchange(port: int, data: bytes, readLimit: int) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
+        if data:
+            s.sendall(data)
+        chunks, total = [], 0
+        while total < readLimit:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks)
+
+
+def exchange(port: int, data: bytes, readLimit: int = 1 << 24) -> defer.Deferred[bytes]:
+    """
+    Send raw bytes and read until the server closes the connection.
+    """
+    return threads.deferToThread(_exchange, port, data, readLimit)
+
+
+def _sequence(port: int, requests: list[tuple[str, str, bytes | None, dict]]) -> list[Reply]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    replies = []
+    try:
+        for method, path, body, headers in requests:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            replies.append(Reply(
+                response.status, response.reason,
+                {k.lower(): v for k, v in response.getheaders()}, response.read(),
+                response.version,
+            ))
+        replies.append(connection.sock is not None)  # type: ignore[arg-type]
+    finally:
+        connection.close()
+    return replies
+
+
+def fetchSequence(port: int, requests) -> defer.Deferred[list]:
+    """
+    Several requests on one kept-alive connection; the last item says
+    whether the connection was still open afterwards.
+    """
+    return threads.deferToThread(
+        _sequence, port, [(m, p, b, h or {}) for m, p, b, h in requests]
+    )
