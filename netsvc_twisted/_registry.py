@@ -30,6 +30,8 @@ _counter = itertools.count(1)
 class ServiceBinding:
     """The identity of one service, as gateways and clients see it."""
 
+    _service: "Service | None" = None
+
     def __init__(self, name: str, audience: str) -> None:
         number = next(_counter)
         self._name = name

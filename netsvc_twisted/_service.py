@@ -167,6 +167,7 @@ class Service:
         self, name: str = "", audience: str = "*", visibility: int = SERVICE_VISIBLE
     ) -> None:
         self._binding = ServiceBinding(name, audience)
+        self._binding._service = self
         self._visibility = visibility
         self._groups: list[str] = []
         self._methods: dict[str, Callable] = {}
