@@ -1,0 +1,54 @@
+# -*- test-case-name: tests.test_rpc_client -*-
+"""
+RPC clients, as OSE's C{netrpc} module: C{RemoteService(url)} for NET-RPC
+here, C{netrpc.xmlrpc} and C{netrpc.json} for the other protocols.
+
+C{RemoteService} blocks like OSE's (use it from scripts and threads);
+C{DeferredRemoteService} returns Deferreds, for code on the reactor.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from netsvc_twisted._netrpc_codec import decoder, encoder
+from netsvc_twisted._rpcfailure import (
+    AddressInvalid,
+    AuthenticationFailure,
+    ServiceFailure,
+    ServiceUnavailable,
+    TransportFailure,
+)
+from netsvc_twisted._rpctypes import (
+    Binary,
+    Boolean,
+    Date,
+    DateTime,
+    Duration,
+    Opaque,
+    Time,
+)
+from netsvc_twisted.netrpc._client import BlockingClient, DeferredClient, Protocol
+from netsvc_twisted.netrpc._netrpc import NetRpcProtocol
+
+
+class RemoteService(BlockingClient):
+    """Blocking NET-RPC client: C{RemoteService(url).echo(1)}."""
+
+    def _makeProtocol(self, encode: Callable | None, decode: Callable | None) -> Protocol:
+        return NetRpcProtocol(encode, decode)
+
+
+class DeferredRemoteService(DeferredClient):
+    """NET-RPC client whose calls return Deferreds."""
+
+    def _makeProtocol(self, encode: Callable | None, decode: Callable | None) -> Protocol:
+        return NetRpcProtocol(encode, decode)
+
+
+__all__ = [
+    "RemoteService", "DeferredRemoteService", "encoder", "decoder",
+    "ServiceFailure", "AddressInvalid", "ServiceUnavailable", "TransportFailure",
+    "AuthenticationFailure", "Binary", "Boolean", "Date", "DateTime", "Time",
+    "Duration", "Opaque",
+]
