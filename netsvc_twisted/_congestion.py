@@ -26,6 +26,8 @@ from netsvc_twisted._constants import (
     CONNECTION_CLEARED,
 )
 
+from netsvc_twisted._response import requestCallLater
+
 if TYPE_CHECKING:
     from netsvc_twisted._response import Response
     from netsvc_twisted._servlet import HttpServlet
@@ -51,15 +53,6 @@ def bufferedBytes(transport: Any) -> int | None:
         return None
 
 
-def _callLater(request: Any):
-    callLater = getattr(request.channel, "callLater", None)
-    if callLater is None:
-        from twisted.internet import reactor
-
-        callLater = reactor.callLater
-    return callLater
-
-
 @implementer(IPushProducer)
 class CongestionBridge:
     """
@@ -81,7 +74,7 @@ class CongestionBridge:
         site = getattr(response.request, "site", None)
         self.stallTimeout = getattr(site, "stallTimeout", DEFAULT_STALL_TIMEOUT)
         self._events: deque[tuple[int, int]] = deque()
-        self._callLater = _callLater(response.request)
+        self._callLater = requestCallLater(response.request)
 
     # Events.
 

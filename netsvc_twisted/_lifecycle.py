@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 _log = Logger(namespace="netsvc.http")
 
+#: Seconds a failed response may take to flush what it wrote before the
+#: connection is cut.
+ABORT_GRACE = 10.0
+
 _AUTH_FAILED = "Authorization Failed."
 _NO_SERVLET = "No servlet loaded to handle request."
 
@@ -177,7 +181,9 @@ class ServletCall:
         if response.retract():
             response.sendError(500)
         else:
-            response.abort(0)
+            # What was written goes out, the end of the response never
+            # does: the client sees a truncated response.
+            response.abort(ABORT_GRACE)
 
     # Endings.
 

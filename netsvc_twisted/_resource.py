@@ -28,7 +28,8 @@ class ServletResource:
     isLeaf = True
 
     def __init__(self, server) -> None:
-        self.server = server
+        # Not "server": Resource.putChild() overwrites that attribute.
+        self.httpServer = server
 
     def getChildWithDefault(self, name: bytes, request):
         return self
@@ -47,7 +48,7 @@ class ServletResource:
         prepath = b"/".join(request.prepath)
         serverPath = "/" + decodeText(prepath) if prepath else "/"
         servletPath = "/".join(decodeText(p) for p in request.postpath)
-        call = ServletCall(request, self.server, path, serverPath.rstrip("/") or "/",
+        call = ServletCall(request, self.httpServer, path, serverPath.rstrip("/") or "/",
                            servletPath.lstrip("/"))
         call.start()
         if not call._destroyed:

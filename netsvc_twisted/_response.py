@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from twisted.logger import Logger
 
@@ -201,9 +201,7 @@ class Response:
             else:
                 transport.loseConnection()
                 if delay > 0:
-                    from twisted.internet import reactor
-
-                    reactor.callLater(delay, _abortIfOpen, transport)
+                    requestCallLater(self.request)(delay, _abortIfOpen, transport)
         self._onEnd(False)
 
     def clientGone(self) -> None:
@@ -211,6 +209,19 @@ class Response:
             self.state = ABORTED
             self.detachBridge()
             self._onEnd(False)
+
+
+def requestCallLater(request: Any) -> Callable[..., Any]:
+    """
+    The C{callLater} of the reactor serving C{request} (a test's clock
+    under L{netsvc_twisted.testing}).
+    """
+    callLater = getattr(request.channel, "callLater", None)
+    if callLater is None:
+        from twisted.internet import reactor
+
+        callLater = reactor.callLater
+    return callLater
 
 
 def _abortIfOpen(transport) -> None:
