@@ -6,17 +6,24 @@ OSE name is exported here; the implementation lives in private modules.
 """
 
 from netsvc_twisted._constants import *  # noqa: F401,F403
+from netsvc_twisted._agent import Agent
 from netsvc_twisted._daemon import HttpDaemon
+from netsvc_twisted._dispatcher import Dispatcher, Job, terminate
+from netsvc_twisted._environ import expandEnviron, lookupEnviron, mergeEnviron, uniqueId
 from netsvc_twisted._errors import ResponseStateError
+from netsvc_twisted._fileserver import FileServer
+from netsvc_twisted._fileservlet import FileServlet
 from netsvc_twisted._interfaces import IHttpServer
+from netsvc_twisted._logging import (
+    Logger,
+    exceptionDescription,
+    exceptionDetails,
+    logException,
+)
+from netsvc_twisted._modulecache import ModuleCache
+from netsvc_twisted._plugins import FilePlugin, PythonPlugin
 from netsvc_twisted._resource import ServletResource
 from netsvc_twisted._server import HttpServer, RedirectServer
 from netsvc_twisted._servlet import HttpServlet
 from netsvc_twisted._servlets import EchoServlet, ErrorServlet, RedirectServlet
 from netsvc_twisted._status import statusText
-
-__all__ = [
-    "HttpDaemon", "HttpServer", "HttpServlet", "ErrorServlet", "EchoServlet",
-    "RedirectServlet", "RedirectServer", "ServletResource", "ResponseStateError",
-    "IHttpServer", "statusText",
-]

@@ -15,6 +15,9 @@ from typing import IO, TYPE_CHECKING
 
 from twisted.logger import Logger
 
+from netsvc_twisted._constants import LOG_INFO
+from netsvc_twisted._logging import _deliverToMonitor
+
 if TYPE_CHECKING:
     from twisted.web.server import Request
 
@@ -81,10 +84,9 @@ class AccessLog:
         if self._file is not None:
             self._file.write(line + "\n")
         if self._channel is not None:
-            from netsvc_twisted._logging import Logger as OSELogger
-            from netsvc_twisted._constants import LOG_INFO
-
-            OSELogger().notifyChannel(self._channel or "http", LOG_INFO, line)
+            # twisted.logger already has the line: only the channel's
+            # monitor (OSE's way of routing request logs) still needs it.
+            _deliverToMonitor(self._channel, LOG_INFO, line)
 
     def close(self) -> None:
         if self._file is not None:

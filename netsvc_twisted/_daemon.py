@@ -17,6 +17,7 @@ from twisted.web import resource, server
 
 from netsvc_twisted._accesslog import AccessLog
 from netsvc_twisted._congestion import DEFAULT_STALL_TIMEOUT
+from netsvc_twisted._dispatcher import getReactor
 from netsvc_twisted._lifecycle import ServletCall
 from netsvc_twisted._paths import BAD_SYNTAX, MountTable, PathError, normalisePath
 from netsvc_twisted._request import ServletRequest, channelFactory
@@ -145,9 +146,7 @@ class HttpDaemon(service.Service):
         """
         if self._listening is not None:
             return defer.succeed(self._listening)
-        reactor = self._reactor
-        if reactor is None:
-            from twisted.internet import reactor
+        reactor = self._reactor or getReactor()
         self.startFailure = None
         endpoint = serverFromString(reactor, self._description)
         d = endpoint.listen(self.site)

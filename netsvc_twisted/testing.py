@@ -21,6 +21,7 @@ from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.python.failure import Failure
 
 from netsvc_twisted._daemon import HttpDaemon
+from netsvc_twisted._dispatcher import usingReactor
 
 __all__ = ["MemoryDaemon", "MemoryConnection", "HttpReply", "parseResponses"]
 
@@ -171,6 +172,17 @@ class MemoryDaemon:
         for path, server in (servers or {}).items():
             self.daemon.attach(path, server)
         self._nextPort = 40000
+
+    def __enter__(self) -> MemoryDaemon:
+        """
+        Inside a C{with} block, jobs, timers and agents run on C{clock} too.
+        """
+        self._eventSystem = usingReactor(self.clock)
+        self._eventSystem.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._eventSystem.__exit__(*exc_info)
 
     def attach(self, path: str, server: Any) -> None:
         self.daemon.attach(path, server)
