@@ -6,6 +6,7 @@ on a twisted.web L{Site}.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,8 +27,22 @@ from netsvc_twisted._response import Response
 _log = Logger(namespace="netsvc.http")
 
 #: Seconds a connection may stay silent while a request head or body is
-#: due (OSE's OTCLIB_HTTPREADTIMEOUT).
+#: due (OSE's OTCLIB_HTTPREADTIMEOUT overrides it).
 DEFAULT_IDLE_TIMEOUT = 60
+#: Seconds stop() lets responses in flight finish.
+DEFAULT_DRAIN_TIMEOUT = 10.0
+#: Twisted's own limits on a request head.
+DEFAULT_MAX_HEADER_SIZE = 16384
+DEFAULT_MAX_HEADERS = 500
+
+
+def _idleTimeout() -> float:
+    value = os.environ.get("OTCLIB_HTTPREADTIMEOUT", "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return DEFAULT_IDLE_TIMEOUT
+    return seconds if seconds > 0 else DEFAULT_IDLE_TIMEOUT
 
 
 def _answer(request: ServletRequest, status: int, message: str) -> None:
@@ -42,6 +57,8 @@ class DaemonSite(server.Site):
 
     protocol = channelFactory  # type: ignore[assignment]
     stallTimeout = DEFAULT_STALL_TIMEOUT
+    maxHeaderSize = DEFAULT_MAX_HEADER_SIZE
+    maxHeaders = DEFAULT_MAX_HEADERS
 
     def __init__(
         self, daemon: HttpDaemon, accessLog: AccessLog | None, reactor: Any = None
@@ -55,6 +72,8 @@ class DaemonSite(server.Site):
         self.daemon = daemon
         self.mounts: MountTable[Any] = MountTable()
         self.accessLog = accessLog
+        self.connections: set[Any] = set()
+        self._drained: defer.Deferred | None = None
 
     def buildProtocol(self, addr):
         host = getattr(addr, "host", "")
@@ -66,7 +85,11 @@ class DaemonSite(server.Site):
         if not allowed:
             _log.info("Connection from {host} refused by authorise()", host=host)
             return None
-        return super().buildProtocol(addr)
+        protocol = super().buildProtocol(addr)
+        channel = protocol._channel
+        channel.totalHeadersSize = self.maxHeaderSize
+        channel.maxHeaders = self.maxHeaders
+        return protocol
 
     def dispatch(self, request: ServletRequest, rawPath: bytes) -> ServletCall | None:
         absoluteHost = None
@@ -92,6 +115,37 @@ class DaemonSite(server.Site):
         call.start()
         return call
 
+    def drain(self, timeout: float) -> defer.Deferred:
+        """
+        Close idle connections now and busy ones once their response is
+        done; after C{timeout} seconds abort the rest.
+        """
+        connections = self.connections
+        for channel in list(connections):
+            channel.closeWhenIdle()
+        if not connections:
+            return defer.succeed(None)
+        drained = self._drained = defer.Deferred()
+        reactor = self.reactor
+        deadline = reactor.callLater(timeout, self._abortAll)
+        drained.addBoth(lambda result: (deadline.active() and deadline.cancel(), result)[1])
+        return drained
+
+    def _abortAll(self) -> None:
+        if self.connections:
+            _log.warn("{count} connection(s) still busy after the drain time: aborting",
+                      count=len(self.connections))
+        for channel in list(self.connections):
+            channel.transport.abortConnection()
+
+    def channelClosed(self, channel) -> None:
+        connections = self.connections
+        connections.discard(channel)
+        drained = self._drained
+        if drained is not None and not connections:
+            self._drained = None
+            drained.callback(None)
+
     def log(self, request) -> None:
         accessLog = self.accessLog
         if accessLog is not None:
@@ -103,14 +157,29 @@ class HttpDaemon(service.Service):
     Listens on C{port}: an int (all interfaces, as in OSE) or a Twisted
     endpoint description such as C{"tcp:8080:interface=127.0.0.1"}.
 
-    It is also an L{IService}, so twistd can start and stop it.
+    It is also an L{IService}, so twistd can start and stop it.  The
+    keyword arguments are the limits of docs/limits: C{idleTimeout}
+    (seconds of silence allowed while a request head or body is due),
+    C{stallTimeout} (seconds a response may stay blocked by a client that
+    does not read), C{drainTimeout} (seconds C{stop()} lets responses in
+    flight finish), C{maxHeaderSize} and C{maxHeaders}.
     """
 
     _listening = None
+    _shutdownTrigger = None
     startFailure = None
 
     def __init__(
-        self, port: int | str, accessLog: str | None = None, reactor: Any = None
+        self,
+        port: int | str,
+        accessLog: str | None = None,
+        reactor: Any = None,
+        *,
+        idleTimeout: float | None = None,
+        stallTimeout: float = DEFAULT_STALL_TIMEOUT,
+        drainTimeout: float = DEFAULT_DRAIN_TIMEOUT,
+        maxHeaderSize: int = DEFAULT_MAX_HEADER_SIZE,
+        maxHeaders: int = DEFAULT_MAX_HEADERS,
     ) -> None:
         if isinstance(port, int):
             self._description = f"tcp:{port}"
@@ -119,7 +188,12 @@ class HttpDaemon(service.Service):
             self._description = port
             self._port = _portOf(port)
         self._reactor = reactor
-        self.site = DaemonSite(self, AccessLog.fromEnvironment(accessLog), reactor)
+        site = self.site = DaemonSite(self, AccessLog.fromEnvironment(accessLog), reactor)
+        site.timeOut = idleTimeout if idleTimeout is not None else _idleTimeout()
+        site.stallTimeout = stallTimeout
+        site.maxHeaderSize = maxHeaderSize
+        site.maxHeaders = maxHeaders
+        self.drainTimeout = drainTimeout
 
     def __repr__(self) -> str:
         return f"<HttpDaemon {self._description!r}>"
@@ -146,7 +220,7 @@ class HttpDaemon(service.Service):
         """
         if self._listening is not None:
             return defer.succeed(self._listening)
-        reactor = self._reactor or getReactor()
+        reactor = self._reactorUsed()
         self.startFailure = None
         endpoint = serverFromString(reactor, self._description)
         d = endpoint.listen(self.site)
@@ -156,6 +230,12 @@ class HttpDaemon(service.Service):
     def _started(self, listening):
         self._listening = listening
         self.running = 1
+        if self._shutdownTrigger is None:
+            # Reactor shutdown (SIGTERM under twistd, Dispatcher shutdown)
+            # waits for the drain.
+            self._shutdownTrigger = self._reactorUsed().addSystemEventTrigger(
+                "before", "shutdown", self.stop
+            )
         address = listening.getHost()
         self._port = getattr(address, "port", self._port)
         _log.info("HttpDaemon listening on {description} ({address})",
@@ -168,15 +248,30 @@ class HttpDaemon(service.Service):
                   description=self._description, reason=failure.getErrorMessage())
         return None
 
+    def _reactorUsed(self) -> Any:
+        return self._reactor or getReactor()
+
     def stop(self) -> defer.Deferred:
         """
-        Stop accepting connections; open connections carry on.
+        Stop accepting connections, let responses in flight finish for up
+        to C{drainTimeout} seconds, then cut what is left.  Fires when the
+        daemon is quiet.
         """
         listening, self._listening = self._listening, None
         self.running = 0
-        if listening is None:
-            return defer.succeed(None)
-        return defer.maybeDeferred(listening.stopListening)
+        trigger, self._shutdownTrigger = self._shutdownTrigger, None
+        if trigger is not None:
+            try:
+                self._reactorUsed().removeSystemEventTrigger(trigger)
+            except (KeyError, ValueError):
+                pass  # Already running as part of reactor shutdown.
+        stopped = (
+            defer.succeed(None) if listening is None
+            else defer.maybeDeferred(listening.stopListening)
+        )
+        return defer.gatherResults(
+            [stopped, self.site.drain(self.drainTimeout)], consumeErrors=True
+        ).addCallback(lambda _: None)
 
     # IService.
 

@@ -62,6 +62,8 @@ class ServletCall:
     servlet: HttpServlet | None = None
     _destroyed = False
     _bodyEnded = False
+    _limit: int | None = None
+    _received = 0
 
     def __init__(
         self,
@@ -87,6 +89,10 @@ class ServletCall:
         if not self._authorise():
             return
         session = self.session
+        self._limit = getattr(self.server, "maxContentLength", None)
+        if self._limit is not None and session.contentLength() > self._limit:
+            self._tooLarge()
+            return
         try:
             servlet = self.server.servlet(session)
         except SystemExit:
@@ -106,7 +112,24 @@ class ServletCall:
     def content(self, data: bytes) -> None:
         servlet = self.servlet
         if servlet is not None and not self._destroyed:
+            if self._limit is not None:
+                self._received += len(data)
+                if self._received > self._limit:
+                    self._tooLarge()
+                    return
             self._call(servlet.processContent, data)
+
+    def _tooLarge(self) -> None:
+        _log.info("Request body over {limit} bytes refused", limit=self._limit)
+        response = self.response
+        # The rest of the body is not worth reading.
+        channel = response.request.channel
+        if channel is not None:
+            channel.persistent = False
+        if response.retract():
+            response.sendError(413, "The request body is too large.")
+        else:
+            response.abort(ABORT_GRACE)
 
     def contentEnd(self) -> None:
         self._bodyEnded = True

@@ -133,8 +133,12 @@ class ServletRequest(server.Request):
 
     def finish(self) -> None:
         # Finishing tells the channel to parse the next request, so wait
-        # until the rest of this request's body has been consumed.
+        # until the rest of this request's body has been consumed; unless
+        # the connection is closing anyway, then the rest is not read.
         if self._bodyDone:
+            server.Request.finish(self)
+        elif not self.channel.persistent:
+            self.channel.ignoreInput()
             server.Request.finish(self)
         else:
             self._finishPending = True
@@ -142,14 +146,58 @@ class ServletRequest(server.Request):
 
 class ServletChannel(http.HTTPChannel):
     """
-    An HTTP/1.1 channel that starts servlets at the end of the head.
+    An HTTP/1.1 channel that starts servlets at the end of the head, and
+    that its site can drain for a graceful shutdown.
     """
+
+    _closing = False
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self.site.connections.add(self)
+
+    def connectionLost(self, reason) -> None:
+        super().connectionLost(reason)
+        self.site.channelClosed(self)
+
+    def closeWhenIdle(self) -> None:
+        """
+        Close now if no request is in progress, else after its response.
+        """
+        self._closing = True
+        if not self.requests:
+            self.loseConnection()
+            return
+        self.persistent = False
+        for request in self.requests:
+            if not request.startedWriting:
+                request.responseHeaders.setRawHeaders(b"connection", [b"close"])
+
+    def ignoreInput(self) -> None:
+        """
+        Drop whatever else the client sends: the connection is closing.
+        """
+        self.rawDataReceived = self.lineReceived = _ignore  # type: ignore[method-assign]
+
+    def allContentReceived(self) -> None:
+        if self.requests:
+            super().allContentReceived()
+
+    def checkPersistence(self, request, version) -> bool:
+        if self._closing:
+            request.responseHeaders.setRawHeaders(b"connection", [b"close"])
+            return False
+        return super().checkPersistence(request, version)
 
     def allHeadersReceived(self) -> None:
         request = self.requests[-1]
         request._streaming = True
         super().allHeadersReceived()
         request.headReceived(self._command, self._path, self._version)
+
+
+def _ignore(data: bytes) -> None:
+    pass
 
 
 def channelFactory(factory: http.HTTPFactory) -> http._GenericHTTPChannelProtocol:

@@ -21,7 +21,12 @@ _log = Logger(namespace="netsvc.http")
 class HttpServer:
     """
     Base server object: no servlet (404) and everybody allowed.
+
+    C{maxContentLength} caps request bodies (413 beyond it); L{None}
+    leaves them to the servlet, which sees them in chunks anyway.
     """
+
+    maxContentLength: int | None = None
 
     def servlet(self, session: HttpSession):
         return None

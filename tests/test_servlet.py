@@ -394,3 +394,36 @@ def test_host_authorisation_exception_refuses(logged):
     daemon = MemoryDaemon(daemon=Broken(0))
     assert daemon.connect() is None
     assert logged.errors[0].check(RuntimeError)
+
+
+def test_body_over_server_limit_is_refused_with_413():
+    seen = []
+
+    class Sink(netsvc.HttpServlet):
+        def processRequest(self):
+            seen.append("request")
+
+        def processContent(self, content):
+            seen.append(len(content))
+
+        def processContentEnd(self):
+            self.sendError(422)
+
+    class Limited(netsvc.HttpServer):
+        maxContentLength = 10
+
+        def servlet(self, session):
+            return Sink(session)
+
+    daemon = MemoryDaemon({"/": Limited()})
+    declared = daemon.request("POST", "/", b"x" * 11)
+    assert declared.status == 413 and seen == []
+    connection = daemon.connect()
+    connection.send(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    b"8\r\n12345678\r\n")
+    connection.send(b"8\r\n12345678\r\n8\r\n12345678\r\n")
+    (reply,) = connection.replies()
+    assert reply.status == 413
+    assert seen == ["request", 8]
+    assert connection.closed
+    assert daemon.request("POST", "/", b"x" * 10).status == 422
