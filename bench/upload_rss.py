@@ -1,13 +1,16 @@
 """
-Peak RSS growth of a FormServlet receiving a large multipart upload.
+Peak RSS growth of a server receiving a large streamed upload.
 
-The server runs in a child process (``--serve``) so its memory is
-measured alone; the parent streams a multipart/form-data body of
-``--size`` bytes (default 1 GiB) over 127.0.0.1 without holding it in
-memory, then reads the child's VmHWM (peak resident set) from /proc.
-Target: growth under 32 MiB.
+Two servlets: ``discard``, a plain HttpServlet that hashes and drops each
+processContent() chunk (the core's streamed request bodies), and
+``form``, a FormServlet parsing a multipart/form-data upload (spooled to
+disk).  The server runs in a child process (``--serve``) so its memory
+is measured alone; the parent streams a body of ``--size`` bytes
+(default 1 GiB) over 127.0.0.1 without holding it in memory, then reads
+the child's VmHWM (peak resident set) from /proc.  Target: growth under
+32 MiB for each.
 
-Usage: python bench/upload_rss.py [--size BYTES] [--chunked]
+Usage: python bench/upload_rss.py [--size BYTES] [--chunked] [--servlet discard|form]
 """
 
 import argparse
@@ -49,8 +52,27 @@ def serve():
             self.sendContent(body)
             self.endContent()
 
+    class Discard(netsvc.HttpServlet):
+        def processRequest(self):
+            self.size = 0
+            self.digest = hashlib.sha256()
+
+        def processContent(self, content):
+            self.size += len(content)
+            self.digest.update(content)
+
+        def processContentEnd(self):
+            body = json.dumps({"size": self.size, "sha256": self.digest.hexdigest()})
+            self.sendResponse(200)
+            self.sendHeader("Content-Type", "application/json")
+            self.endHeaders()
+            self.sendContent(body)
+            self.endContent()
+
     class Server(netsvc.HttpServer):
         def servlet(self, session):
+            if session.servletPath() == "discard":
+                return Discard(session)
             return Upload(session)
 
     daemon = netsvc.HttpDaemon("tcp:0:interface=127.0.0.1")
@@ -71,12 +93,16 @@ def status(pid, field):
     raise KeyError(field)
 
 
-def upload(port, size, chunked):
+def upload(port, size, chunked, servlet="form"):
     boundary = "benchBOUNDARY7d3f"
-    head = ("--%s\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nbench\r\n"
-            "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n" % (boundary, boundary)).encode()
-    tail = ("\r\n--%s--\r\n" % boundary).encode()
+    if servlet == "form":
+        head = ("--%s\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nbench\r\n"
+                "--%s\r\nContent-Disposition: form-data; name=\"file\"; "
+                "filename=\"big.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                % (boundary, boundary)).encode()
+        tail = ("\r\n--%s--\r\n" % boundary).encode()
+    else:
+        head = tail = b""
     digest = hashlib.sha256()
 
     def body():
@@ -92,10 +118,11 @@ def upload(port, size, chunked):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     headers = {"Content-Type": "multipart/form-data; boundary=" + boundary}
     if chunked:
-        connection.request("POST", "/", body=body(), headers=headers, encode_chunked=True)
+        connection.request("POST", "/" + servlet, body=body(), headers=headers,
+                           encode_chunked=True)
     else:
         headers["Content-Length"] = str(len(head) + size + len(tail))
-        connection.request("POST", "/", body=body(), headers=headers)
+        connection.request("POST", "/" + servlet, body=body(), headers=headers)
     response = connection.getresponse()
     reply = json.loads(response.read())
     connection.close()
@@ -108,41 +135,43 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--size", type=int, default=1 << 30)
     parser.add_argument("--chunked", action="store_true")
+    parser.add_argument("--servlet", choices=["discard", "form"], action="append",
+                        help="which servlet(s) to measure (default: both)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.serve:
         serve()
         return 0
-    child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve"],
-                             stdout=subprocess.PIPE, text=True)
-    try:
-        port = int(child.stdout.readline())
-        upload(port, 1 << 20, options.chunked)  # warm up: imports, buffers
-        baseline = status(child.pid, "VmHWM")
-        started = time.monotonic()
-        upload(port, options.size, options.chunked)
-        elapsed = time.monotonic() - started
-        peak = status(child.pid, "VmHWM")
-    finally:
-        child.terminate()
-        child.wait()
-    growth = peak - baseline
     mib = 1 << 20
-    rows = [
-        ("upload size", "%.0f MiB" % (options.size / mib)),
-        ("transfer", "chunked" if options.chunked else "Content-Length"),
-        ("time", "%.1f s" % elapsed),
-        ("throughput", "%.0f MiB/s" % (options.size / mib / elapsed)),
-        ("server peak RSS before", "%.1f MiB" % (baseline / mib)),
-        ("server peak RSS after", "%.1f MiB" % (peak / mib)),
-        ("growth", "%.1f MiB" % (growth / mib)),
-        ("target", "< %d MiB" % TARGET_MIB),
-        ("result", "PASS" if growth < TARGET_MIB * mib else "FAIL"),
-    ]
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print("%-*s  %s" % (width, name, value))
-    return 0 if growth < TARGET_MIB * mib else 1
+    rows = [("servlet", "transfer", "size", "MiB/s", "RSS before", "growth", "result")]
+    failed = False
+    for servlet in options.servlet or ["discard", "form"]:
+        # A fresh server per servlet, so each growth is its own.
+        child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve"],
+                                 stdout=subprocess.PIPE, text=True)
+        try:
+            port = int(child.stdout.readline())
+            upload(port, 1 << 20, options.chunked, servlet)  # warm up
+            baseline = status(child.pid, "VmHWM")
+            started = time.monotonic()
+            upload(port, options.size, options.chunked, servlet)
+            elapsed = time.monotonic() - started
+            peak = status(child.pid, "VmHWM")
+        finally:
+            child.terminate()
+            child.wait()
+        growth = peak - baseline
+        passed = growth < TARGET_MIB * mib
+        failed |= not passed
+        rows.append((servlet, "chunked" if options.chunked else "Content-Length",
+                     "%.0f MiB" % (options.size / mib),
+                     "%.0f" % (options.size / mib / elapsed),
+                     "%.1f MiB" % (baseline / mib), "%.1f MiB" % (growth / mib),
+                     "PASS" if passed else "FAIL (target < %d MiB)" % TARGET_MIB))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
