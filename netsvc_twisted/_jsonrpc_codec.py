@@ -127,8 +127,8 @@ def loadsCall(data: bytes) -> JsonCall:
     """Decode a request; L{JsonDecodingError} when it is not one."""
     try:
         document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise JsonDecodingError(str(e)) from e
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise JsonDecodingError(str(e) or type(e).__name__) from e
     if not isinstance(document, dict):
         raise JsonDecodingError("request must be a JSON object")
     version = "2.0" if document.get("jsonrpc") == "2.0" else "1.0"
@@ -196,8 +196,8 @@ def loadsResponse(data: bytes) -> Any:
     """The result; a failure in either envelope raises L{ServiceFailure}."""
     try:
         document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise DecodingError(str(e)) from e
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise DecodingError(str(e) or type(e).__name__) from e
     if not isinstance(document, dict) or not (
         "result" in document or "error" in document
     ):

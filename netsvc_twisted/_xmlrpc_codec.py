@@ -146,13 +146,13 @@ def loadsCall(data: bytes) -> tuple[str, list]:
     """(method name, parameters) of a C{methodCall}; L{DecodingError} else."""
     try:
         params, methodName = _parse(data)
+        if methodName is None:
+            raise DecodingError("not a methodCall")
+        return methodName, [fromWire(p) for p in params]
     except DecodingError:
         raise
     except Exception as e:
         raise DecodingError(str(e) or type(e).__name__) from e
-    if methodName is None:
-        raise DecodingError("not a methodCall")
-    return methodName, [fromWire(p) for p in params]
 
 
 def dumpsCall(

@@ -292,3 +292,26 @@ async def test_withdrawnBeforeReply(daemons, cleanServices):
     error = json.loads((await pending).body)["error"]
     assert (error["error"], error["origin"], error["details"]) == (
         57, "netsvc.jsonrpc", "Service was withdrawn before response received.")
+
+
+class Users(RpcGateway):
+    def authorise(self, login, password):
+        return login == "" or (login, password) == ("ann", "pw")
+
+
+@pytest_twisted.ensureDeferred
+async def test_remoteUserAndEmptyBodies(daemons, cleanServices):
+    Validator()
+    port = await gateway(daemons, {"/service": Users("web-services")})
+    call = b'{"method": "whoami", "params": [], "id": 1}'
+    reply = await fetch(port, "POST", "/service/validator", call,
+                        {"Authorization": "Basic YW5uOnB3"})
+    assert json.loads(reply.body)["result"]["REMOTE_USER"] == "ann"
+    reply = await fetch(port, "POST", "/service/validator", b"",
+                        {"Content-Type": "text/xml", "Content-Length": "0"})
+    with pytest.raises(xmlrpc.client.Fault) as info:
+        xmlrpc.client.loads(reply.body)
+    assert info.value.faultCode == 54
+    reply = await fetch(port, "POST", "/service/validator", b"",
+                        netrpcHeaders(**{"Content-Length": "0"}))
+    assert (reply.status, b"Request has invalid format." in reply.body) == (400, True)

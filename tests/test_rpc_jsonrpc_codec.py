@@ -64,3 +64,8 @@ def test_clientSide():
         with pytest.raises(ServiceFailure) as info:
             codec.loadsResponse(data)
         assert info.value == ServiceFailure(1, "d", "o", "x")
+
+
+def test_deepNesting():
+    with pytest.raises(codec.JsonDecodingError):
+        codec.loadsCall(b'{"method": "m", "id": 1, "params": ' + b"[" * 100000 + b"]" * 100000 + b"}")

@@ -137,3 +137,8 @@ values = st.recursive(
 @given(values)
 def test_roundTripProperty(value):
     assert codec.loads(codec.dumps(value)) == value
+
+
+def test_deepNesting():
+    with pytest.raises(codec.DecodingError):
+        codec.loads(b"<array>" * 100000 + b"</array>" * 100000)

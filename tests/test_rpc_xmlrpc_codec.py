@@ -79,3 +79,10 @@ def test_encodingErrors():
         codec.dumpsResult(object())
     with pytest.raises(EncodingError):
         codec.dumpsResult({1: 2})
+
+
+def test_deepNesting():
+    deep = b"<value><array><data>" * 5000 + b"</data></array></value>" * 5000
+    body = b"<methodCall><methodName>m</methodName><params><param>" + deep + b"</param></params></methodCall>"
+    with pytest.raises(DecodingError):
+        codec.loadsCall(body)
