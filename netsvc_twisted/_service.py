@@ -21,6 +21,7 @@ from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from netsvc_twisted._agent import Agent
 from netsvc_twisted._constants import (
     CLIENT_SERVICE_UNAVAILABLE,
     CLIENT_SERVICE_UNAVAILABLE_MESSAGE,
@@ -157,15 +158,17 @@ def _arityError(method: Callable, count: int) -> str | None:
     return f"Expected {required}-{total} arguments, received {count}."
 
 
-class Service:
+class Service(Agent):
     """
     A named service.  Subclass it, export methods, join groups; gateways
-    attached to a daemon then make the methods callable over HTTP.
+    attached to a daemon then make the methods callable over HTTP.  It is
+    also an L{Agent}, so timers can complete suspended responses.
     """
 
     def __init__(
         self, name: str = "", audience: str = "*", visibility: int = SERVICE_VISIBLE
     ) -> None:
+        Agent.__init__(self)
         self._binding = ServiceBinding(name, audience)
         self._binding._service = self
         self._visibility = visibility
@@ -295,7 +298,11 @@ class Service:
     # Lifetime.
 
     def destroyService(self) -> None:
-        """Withdraw the service; unanswered calls fail (57, withdrawn)."""
+        """
+        Withdraw the service and cancel its agent callbacks; unanswered
+        calls fail (57, withdrawn).
+        """
+        Agent.destroyAgent(self)
         if self._destroyed:
             return
         self._destroyed = True

@@ -270,3 +270,28 @@ def test_duplicateNames(cleanServices):
     assert registry.select("g", SERVICE_GROUP, "dup") is first
     first.destroyService()
     assert registry.select("g", SERVICE_GROUP, "dup") is second
+
+
+def test_serviceIsAnAgent(cleanServices):
+    """A timer of the service may finish a suspended response."""
+    from twisted.internet.task import Clock
+
+    clock = Clock()
+
+    class Timed(Service):
+        def __init__(self):
+            Service.__init__(self, "timed")
+            self.exportMethod(self.slow)
+
+        def slow(self):
+            conversation = self.suspendResponse(lambda: "done")
+            clock.callLater(5, self.resumeResponse, conversation)
+
+    service = Timed()
+    assert hasattr(service, "startTimer")
+    d = service._dispatch("slow", [])
+    assert not d.called
+    clock.advance(5)
+    assert outcome(d) == "done"
+    service.destroyAgent()
+    assert service._destroyed
