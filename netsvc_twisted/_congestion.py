@@ -34,6 +34,12 @@ if TYPE_CHECKING:
 
 #: Blocks queued before CONNECTION_BACKLOG fires (OSE's default).
 DEFAULT_THRESHOLD = 256
+#: Transport buffer (bytes) before a streaming servlet's connection counts
+#: as blocked.
+STREAM_BUFFER = 262144
+#: Seconds between looks at a backlogged transport that Twisted has not
+#: paused (it drains without telling its producer).
+DRAIN_POLL = 0.05
 #: Seconds a response may stay blocked before it is aborted.
 DEFAULT_STALL_TIMEOUT = 300.0
 
@@ -45,8 +51,15 @@ def threshold() -> int:
 
 def bufferedBytes(transport: Any) -> int | None:
     """
-    Bytes a socket transport still holds, or L{None} when it cannot tell.
+    Bytes a transport still holds, or L{None} when it cannot tell.
+
+    Socket transports are read through Twisted's FileDescriptor buffer;
+    other transports may offer a C{bufferedBytes()} method (the in-memory
+    transport of L{netsvc_twisted.testing} does).
     """
+    method = getattr(transport, "bufferedBytes", None)
+    if method is not None:
+        return method()
     try:
         return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
     except AttributeError:
@@ -90,7 +103,18 @@ class CongestionBridge:
             status, pending = events.popleft()
             self.response.call.congestion(self.servlet, status, pending)
 
-    # Called by the response for every block handed to Twisted.
+    # Called by the response around every block handed to Twisted.
+
+    def beforeWrite(self) -> None:
+        """
+        A transport holding nothing has written every earlier block: the
+        connection is known to be drained, without a timer per block.
+        """
+        if self.pending and not self.paused:
+            # Transports that cannot tell (TLS, test transports) count as
+            # drained while Twisted has not paused us.
+            if not bufferedBytes(self.response.request.channel.transport):
+                self._drained()
 
     def blockWritten(self) -> None:
         self.pending += 1
@@ -104,16 +128,19 @@ class CongestionBridge:
             self._sinceBacklog += 1
             if self._sinceBacklog % threshold == 0 and self.pending >= threshold:
                 self._queue(CONNECTION_BACKLOG, self.pending)
-        if not self.paused and self._drainCheck is None:
+        if self.backlog and not self.paused and self._drainCheck is None:
+            # A backlog must end with BACKLOG(0) even if nothing else is
+            # written, so look again once the reactor has had a turn.
             self._drainCheck = self._callLater(0, self._checkDrained)
 
     def _checkDrained(self) -> None:
         self._drainCheck = None
         if self.paused or self.servlet is None:
             return
-        buffered = bufferedBytes(self.response.request.channel.transport)
-        if not buffered:
+        if not bufferedBytes(self.response.request.channel.transport):
             self._drained()
+        elif self.backlog:
+            self._drainCheck = self._callLater(DRAIN_POLL, self._checkDrained)
 
     def _drained(self) -> None:
         self.pending = 0
@@ -181,6 +208,12 @@ def subscribe(servlet: HttpServlet) -> None:
     bridge = CongestionBridge(servlet, response)
     response.bridge = bridge
     request = response.request
+    transport = getattr(request.channel, "transport", None)
+    if getattr(transport, "bufferSize", STREAM_BUFFER) < STREAM_BUFFER:
+        # Twisted pauses producers past 64 KiB; a streaming servlet makes
+        # one part per job, so a little more room saves a BLOCKED/CLEARED
+        # round trip (two reactor turns) for every part it writes.
+        transport.bufferSize = STREAM_BUFFER
     request.registerProducer(bridge, True)
     if getattr(request.channel, "_waitingForTransport", False):
         bridge.pauseProducing()

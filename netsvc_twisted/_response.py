@@ -100,9 +100,12 @@ class Response:
         """
         if self._require(BODY, "sendContent"):
             if block:
-                self.request.write(block)
                 bridge = self.bridge
-                if bridge is not None:
+                if bridge is None:
+                    self.request.write(block)
+                else:
+                    bridge.beforeWrite()
+                    self.request.write(block)
                     bridge.blockWritten()
 
     def endContent(self) -> None:

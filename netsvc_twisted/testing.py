@@ -99,6 +99,17 @@ def parseResponses(data: bytes, closed: bool = False) -> tuple[list[HttpReply], 
     return replies, data
 
 
+class MemoryTransport(StringTransport):
+    """
+    A L{StringTransport} whose unread output counts as buffered, as on a
+    socket nobody reads: the congestion bridge sees a backlog until the
+    test reads it with L{MemoryConnection.received}.
+    """
+
+    def bufferedBytes(self) -> int:
+        return len(self.io.getvalue())
+
+
 class MemoryConnection:
     """
     One client connection to a L{MemoryDaemon}.
@@ -196,7 +207,7 @@ class MemoryDaemon:
         protocol = self.daemon.site.buildProtocol(peer)
         if protocol is None:
             return None
-        transport = StringTransport(
+        transport = MemoryTransport(
             hostAddress=IPv4Address("TCP", "127.0.0.1", self.daemon.port()),
             peerAddress=peer,
         )

@@ -80,12 +80,23 @@ def test_backlog_then_drain_to_zero():
     assert servlet.events[3:] == [(C, 0), (K, 0)]
 
 
-def test_backlog_without_block_when_transport_drains():
+def test_backlog_without_block_then_drain():
     daemon, connection, servlet = start()
     servlet.more(256)
     daemon.clock.advance(0)
-    # The StringTransport holds no unsent bytes, so the backlog drained.
+    assert servlet.events == [(K, 256)]
+    connection.received()  # the client reads everything
+    daemon.clock.advance(0.1)
     assert servlet.events == [(K, 256), (K, 0)]
+
+
+def test_pending_restarts_once_the_client_has_read():
+    daemon, connection, servlet = start()
+    servlet.more(200)
+    connection.received()
+    servlet.more(200)  # 400 blocks, but the first 200 were read
+    daemon.clock.advance(0.1)
+    assert servlet.events == []
 
 
 def test_threshold_from_environment(monkeypatch):
