@@ -13,6 +13,8 @@ from netsvc_twisted._environ import expandEnviron, lookupEnviron, mergeEnviron, 
 from netsvc_twisted._errors import ResponseStateError
 from netsvc_twisted._fileserver import FileServer
 from netsvc_twisted._fileservlet import FileServlet
+from netsvc_twisted._formdata import UploadedFile
+from netsvc_twisted._formservlet import FormServlet
 from netsvc_twisted._interfaces import IHttpServer
 from netsvc_twisted._logging import (
     Logger,

@@ -15,9 +15,9 @@ from __future__ import annotations
 import time
 from io import BytesIO
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs
 
 from twisted.web import http, server
+from twisted.web.http import parse_qs
 
 if TYPE_CHECKING:
     from netsvc_twisted._lifecycle import ServletCall
@@ -26,6 +26,9 @@ SERVER_HEADER = b"netsvc_twisted"
 #: Body bytes handed to C{processContent()} per call when replaying a
 #: buffered body.
 REPLAY_CHUNK = 65536
+#: Body bytes still due that a response finished early will read (and
+#: drop) to keep the connection; beyond that the connection is closed.
+DRAIN_LIMIT = 65536
 
 
 class _DateCache:
@@ -135,10 +138,13 @@ class ServletRequest(server.Request):
         # Finishing tells the channel to parse the next request, so wait
         # until the rest of this request's body has been consumed; unless
         # the connection is closing anyway, then the rest is not read.
+        channel = self.channel
         if self._bodyDone:
             server.Request.finish(self)
-        elif not self.channel.persistent:
-            self.channel.ignoreInput()
+        elif not channel.persistent or channel.unreadBody() > DRAIN_LIMIT:
+            # Refused early (413, 400...): reading the rest is not worth it.
+            channel.persistent = False
+            channel.ignoreInput()
             server.Request.finish(self)
         else:
             self._finishPending = True
@@ -172,6 +178,16 @@ class ServletChannel(http.HTTPChannel):
         for request in self.requests:
             if not request.startedWriting:
                 request.responseHeaders.setRawHeaders(b"connection", [b"close"])
+
+    def unreadBody(self) -> float:
+        """
+        Bytes of the current request body still to come (infinite when
+        chunked: nobody knows).
+        """
+        decoder = self._transferDecoder
+        if isinstance(decoder, http._IdentityTransferDecoder):
+            return decoder.contentLength or 0
+        return float("inf") if decoder is not None else 0
 
     def ignoreInput(self) -> None:
         """

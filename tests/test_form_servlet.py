@@ -114,8 +114,6 @@ async def test_get_query(daemons):
     assert fields(await fetch(port, path="/")) == {}
 
 
-@pytest.mark.xfail(reason="core: _request.headReceived runs urllib parse_qs on "
-                   "bytes, which raises on non-ASCII %XX escapes", strict=False)
 @pytest_twisted.ensureDeferred
 async def test_get_query_non_ascii(daemons):
     port = await serve(daemons)

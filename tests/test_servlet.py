@@ -427,3 +427,35 @@ def test_body_over_server_limit_is_refused_with_413():
     assert seen == ["request", 8]
     assert connection.closed
     assert daemon.request("POST", "/", b"x" * 10).status == 422
+
+
+def test_non_ascii_query_string_is_served():
+    class Query(netsvc.HttpServlet):
+        def processRequest(self):
+            self.sendResponse(200)
+            self.endHeaders()
+            self.sendContent(self.queryString())
+            self.endContent()
+
+    reply = serve(Query).request("GET", "/?c=%C3%A9&d=%FF")
+    assert (reply.status, reply.body) == (200, b"c=%C3%A9&d=%FF")
+
+
+def test_early_refusal_of_a_big_body_closes_instead_of_draining():
+    class Refuse(netsvc.HttpServlet):
+        def processRequest(self):
+            self.sendError(400)
+
+    daemon = serve(Refuse)
+    connection = daemon.connect()
+    connection.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nabc")
+    (reply,) = connection.replies()
+    assert reply.status == 400
+    assert connection.closed
+    small = daemon.connect()
+    small.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+    assert [r.status for r in small.replies()] == [400]
+    small.send(b"defghij")  # the small rest is read and dropped
+    assert not small.closed
+    small.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert [r.status for r in small.replies()] == [400]
