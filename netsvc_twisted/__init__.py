@@ -24,8 +24,22 @@ from netsvc_twisted._logging import (
 )
 from netsvc_twisted._modulecache import ModuleCache
 from netsvc_twisted._plugins import FilePlugin, PythonPlugin
+from netsvc_twisted._netrpc_servlet import RpcServlet
 from netsvc_twisted._resource import ServletResource
+from netsvc_twisted._rpcfailure import (
+    AddressInvalid,
+    AuthenticationFailure,
+    ServiceFailure,
+    ServiceUnavailable,
+    TransportFailure,
+)
+from netsvc_twisted._rpcgateway import HttpBridge, RpcGateway
+from netsvc_twisted._rpctypes import Binary, Boolean, Date, DateTime, Duration, Opaque, Time
 from netsvc_twisted._server import HttpServer, RedirectServer
 from netsvc_twisted._servlet import HttpServlet
+from netsvc_twisted._service import LocalService, Service
 from netsvc_twisted._servlets import EchoServlet, ErrorServlet, RedirectServlet
 from netsvc_twisted._status import statusText
+from netsvc_twisted._wsgi import WsgiServer, WsgiServlet
+
+__all__ = sorted(name for name in dir() if not name.startswith("_"))

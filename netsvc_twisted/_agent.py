@@ -18,7 +18,7 @@ import fnmatch
 import inspect
 import itertools
 from datetime import datetime, timedelta
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
 from zope.interface import implementer
 

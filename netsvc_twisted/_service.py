@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextvars
 import inspect
 import itertools
-import traceback
 from typing import Any, Callable
 
 from twisted.internet.defer import Deferred, ensureDeferred
@@ -117,11 +116,17 @@ class ServiceRequest:
                     failure=reason,
                     method=self._methodName,
                 )
+                # OSE sent the traceback as the details; it stays in the
+                # server's log unless the service opts in.
+                details = (
+                    reason.getTraceback() if self._service.exposeTracebacks
+                    else f"{reason.type.__name__}: {reason.getErrorMessage()}"
+                )
                 exc = ServiceFailure(
                     SERVER_APPLICATION_ERROR,
                     SERVER_APPLICATION_ERROR_MESSAGE,
                     "netsvc",
-                    reason.getTraceback(),
+                    details,
                 )
         else:
             exc = reason
@@ -163,7 +168,13 @@ class Service(Agent):
     A named service.  Subclass it, export methods, join groups; gateways
     attached to a daemon then make the methods callable over HTTP.  It is
     also an L{Agent}, so timers can complete suspended responses.
+
+    C{exposeTracebacks}: when a method raises, the failure's details are
+    C{"<type>: <message>"} and the traceback goes to the log; true sends
+    the traceback to the client as OSE did.
     """
+
+    exposeTracebacks = False
 
     def __init__(
         self, name: str = "", audience: str = "*", visibility: int = SERVICE_VISIBLE

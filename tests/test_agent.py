@@ -10,11 +10,9 @@ import signal
 from datetime import datetime
 
 import pytest
-from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
 
-import netsvc_twisted
 from netsvc_twisted import _dispatcher
 from netsvc_twisted._agent import Agent, CronSchedule, nextCronTime
 from netsvc_twisted._constants import (
@@ -581,8 +579,6 @@ def test_destroy_cancels_everything(clock, method):
 
 
 def test_example_shutdown_by_timer():
-    if not hasattr(netsvc_twisted, "Agent"):
-        pytest.skip("netsvc_twisted does not export the event system yet")
     code, lines, err = runChild([os.path.join(ROOT, "examples", "shutdown.py"), "0.05"])
     assert lines == [
         "ready",

@@ -19,7 +19,6 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import globalLogPublisher
 
-import netsvc_twisted
 from netsvc_twisted import _dispatcher
 from netsvc_twisted._constants import (
     IDLE_JOB,
@@ -427,8 +426,6 @@ def test_monitored_sigterm_in_real_process():
 
 
 def test_example_event_system():
-    if not hasattr(netsvc_twisted, "Dispatcher"):
-        pytest.skip("netsvc_twisted does not export the event system yet")
     code, lines, err = runChild([os.path.join(ROOT, "examples", "event_system.py")])
     assert lines == ["priority", "standard", "bye", "override", "idle"], err
     assert code == 0, err

@@ -3,7 +3,6 @@ The manual's HTTP examples (E4-E7, E9-E11) under examples/, ported to
 Python 3: each is loaded and served, in memory or over 127.0.0.1.
 """
 
-import os
 import runpy
 import signal
 import socket
@@ -11,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import pytest_twisted
 
 import netsvc_twisted as netsvc

@@ -10,27 +10,13 @@ import sys
 import pytest
 import pytest_twisted
 
-import netsvc_twisted as netsvc
-from netsvc_twisted import _fileserver, _fileservlet, _formservlet, _modulecache, _plugins
 
 from support import LOCAL, fetch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-#: Public names of issue 6, until the package root exports them.
-NAMES = {
-    "FileServer": _fileserver.FileServer, "FileServlet": _fileservlet.FileServlet,
-    "FilePlugin": _plugins.FilePlugin, "PythonPlugin": _plugins.PythonPlugin,
-    "ModuleCache": _modulecache.ModuleCache, "FormServlet": _formservlet.FormServlet,
-}
-
-
 @pytest.fixture
-def example(monkeypatch):
-    for name, value in NAMES.items():
-        if not hasattr(netsvc, name):
-            monkeypatch.setattr(netsvc, name, value, raising=False)
-
+def example():
     def load(name):
         return runpy.run_path(os.path.join(ROOT, "examples", name),
                               run_name="example_" + name[:-3])
@@ -93,13 +79,8 @@ def test_e1_runs_as_a_program(tmp_path):
     """The program itself: starts, serves, stops on SIGINT."""
     (tmp_path / "a.txt").write_text("program")
     env = dict(os.environ, PYTHONPATH=ROOT)
-    bootstrap = ("import runpy, sys, netsvc_twisted as n\n"
-                 "from netsvc_twisted import _fileserver\n"
-                 "n.FileServer = getattr(n, 'FileServer', _fileserver.FileServer)\n"
-                 "sys.argv = sys.argv[1:]\n"
-                 "runpy.run_path(sys.argv[0], run_name='__main__')\n")
     child = subprocess.Popen(
-        [sys.executable, "-c", bootstrap, os.path.join(ROOT, "examples", "file_server.py"), "0"],
+        [sys.executable, os.path.join(ROOT, "examples", "file_server.py"), "0"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = child.stdout.readline()

@@ -9,8 +9,6 @@ import pytest
 import pytest_twisted
 from twisted.internet import threads
 
-import netsvc_twisted as netsvc
-from netsvc_twisted import _formservlet
 
 from support import LOCAL, fetch
 
@@ -18,10 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture
-def example(monkeypatch):
-    if not hasattr(netsvc, "FormServlet"):
-        monkeypatch.setattr(netsvc, "FormServlet", _formservlet.FormServlet, raising=False)
-
+def example():
     def load(name):
         return runpy.run_path(os.path.join(ROOT, "examples", name),
                               run_name="example_" + name[:-3])

@@ -5,7 +5,6 @@ import hashlib
 import json
 import socket
 
-import pytest
 import pytest_twisted
 import requests
 from twisted.internet import threads

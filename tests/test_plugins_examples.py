@@ -8,25 +8,16 @@ import shutil
 import pytest
 import pytest_twisted
 
-import netsvc_twisted as netsvc
-from netsvc_twisted import _fileserver, _fileservlet, _modulecache, _plugins
+from netsvc_twisted import _modulecache
 
 from support import LOCAL, fetch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NAMES = {
-    "FileServer": _fileserver.FileServer, "FileServlet": _fileservlet.FileServlet,
-    "FilePlugin": _plugins.FilePlugin, "PythonPlugin": _plugins.PythonPlugin,
-    "ModuleCache": _modulecache.ModuleCache,
-}
 _tick = [2_100_000_000 * 10**9]
 
 
 @pytest.fixture
-def htdocs(tmp_path, monkeypatch):
-    for name, value in NAMES.items():
-        if not hasattr(netsvc, name):
-            monkeypatch.setattr(netsvc, name, value, raising=False)
+def htdocs(tmp_path):
     target = tmp_path / "htdocs"
     shutil.copytree(os.path.join(ROOT, "examples", "htdocs"), target)
     yield target

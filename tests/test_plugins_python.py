@@ -8,7 +8,6 @@ import pytest
 import pytest_twisted
 from twisted.logger import globalLogPublisher
 
-import netsvc_twisted as netsvc
 from netsvc_twisted._fileserver import FileServer
 from netsvc_twisted._fileservlet import FileServlet
 from netsvc_twisted._modulecache import ModuleCache

@@ -147,7 +147,15 @@ def test_applicationError(cleanServices):
         "Application Error",
         "netsvc",
     )
-    assert "ValueError: boom" in failure.details
+    assert failure.details == "ValueError: boom"
+
+
+def test_applicationErrorTracebackOnlyWhenExposed(cleanServices):
+    class Loud(Math):
+        exposeTracebacks = True
+
+    failure = failureOf(Loud()._dispatch("boom", []))
+    assert failure.details.startswith("Traceback") and "ValueError: boom" in failure.details
 
 
 def test_abortResponse(cleanServices):
@@ -295,3 +303,4 @@ def test_serviceIsAnAgent(cleanServices):
     assert outcome(d) == "done"
     service.destroyAgent()
     assert service._destroyed
+
