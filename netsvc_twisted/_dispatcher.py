@@ -468,6 +468,10 @@ class Job:
         self._callback = callback
         self._params = tuple(params)
         self._cancelled = False
+        # Bumped by cancel(): a queue entry from before a cancel() never
+        # runs, even after reset(), so cancel/reset/schedule (the slow
+        # client pattern) cannot leave two entries producing in parallel.
+        self._generation = 0
 
     def execute(self, params: Optional[Sequence[Any]] = None) -> None:
         """Call the callback with C{params}, or the stored ones, unless cancelled."""
@@ -482,11 +486,17 @@ class Job:
         if params is not None:
             self._params = tuple(params)
         if not self._cancelled:
-            _queue.add(self.execute, type)
+            generation = self._generation
+            _queue.add(lambda: self._runQueued(generation), type)
+
+    def _runQueued(self, generation: int) -> None:
+        if generation == self._generation:
+            self.execute()
 
     def cancel(self) -> None:
         """Make sure the callback never runs, even if already queued."""
         self._cancelled = True
+        self._generation += 1
 
     def reset(self) -> None:
         """Undo L{cancel}."""

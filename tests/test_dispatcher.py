@@ -235,6 +235,21 @@ def test_cancel_after_queueing(clock):
     assert seen == []
 
 
+def test_cancelled_entry_stays_dead_after_reset(clock):
+    """
+    cancel(), reset(), schedule() while the first entry is still queued
+    runs the job once, not twice.
+    """
+    seen = []
+    job = Job(seen.append, ("x",))
+    job.schedule(STANDARD_JOB)
+    job.cancel()
+    job.reset()
+    job.schedule(STANDARD_JOB)
+    settle(clock)
+    assert seen == ["x"]
+
+
 def test_job_exception_is_logged_and_loop_continues(clock, failures):
     seen = []
 
