@@ -94,9 +94,13 @@ class DaemonSite(server.Site):
     def dispatch(self, request: ServletRequest, rawPath: bytes) -> ServletCall | None:
         absoluteHost = None
         if not rawPath.startswith(b"/"):
-            # Absolute-form target: parse it once, host included.
-            parts = urlsplit(rawPath)
-            if parts.scheme not in (b"http", b"https") or not parts.netloc:
+            # Absolute-form target: parse it once, host included.  urlsplit
+            # raises ValueError on a bad bracketed or non-ASCII host.
+            try:
+                parts = urlsplit(rawPath)
+            except ValueError:
+                parts = None
+            if parts is None or parts.scheme not in (b"http", b"https") or not parts.netloc:
                 _answer(request, 400, BAD_SYNTAX)
                 return None
             absoluteHost = parts.netloc.decode("latin-1")

@@ -1,0 +1,46 @@
+"""
+Core bugs that hostile input found, each pinned in memory so the test
+names the input and fails without the fix.
+"""
+
+import pytest
+from twisted.logger import LogLevel, globalLogPublisher
+
+import netsvc_twisted as netsvc
+from netsvc_twisted.testing import MemoryDaemon
+
+
+class Hello(netsvc.HttpServlet):
+    def processRequest(self):
+        self.sendResponse(200)
+        self.endHeaders()
+        self.sendContent("hello")
+        self.endContent()
+
+
+class HelloServer(netsvc.HttpServer):
+    def servlet(self, session):
+        return Hello(session)
+
+
+@pytest.fixture
+def logged():
+    events = []
+    globalLogPublisher.addObserver(events.append)
+    yield events
+    globalLogPublisher.removeObserver(events.append)
+
+
+@pytest.mark.parametrize("target", [
+    b"http://[::1/", b"http://]x/", b"http://a[b/", b"http://[x]/", b"http://\xff/",
+])
+def test_absolute_form_with_unparseable_host_is_400(target, logged):
+    """
+    urlsplit() raises ValueError on these hosts; it escaped the channel,
+    so Twisted logged an unhandled error and dropped the connection.
+    """
+    connection = MemoryDaemon({"/": HelloServer()}).connect()
+    connection.send(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+                    b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert [r.status for r in connection.replies()] == [400, 200]
+    assert not [e for e in logged if e.get("log_level", LogLevel.info) > LogLevel.warn]
