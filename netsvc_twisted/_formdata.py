@@ -171,7 +171,9 @@ class RawFields:
                     value = UploadedFile(name, raw.filename.decode(charset),
                                          raw.content_type, raw.file,
                                          raw.size, raw.headers)
-            except UnicodeDecodeError:
+            except UnicodeError:
+                # Not only UnicodeDecodeError: codecs such as idna and
+                # "undefined" raise plain UnicodeError on bad input.
                 raise FormError(
                     400, "Form data is not valid %s." % charset) from None
             if name in fields:
