@@ -14,7 +14,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from netsvc_twisted._paths import decodeText
-from netsvc_twisted._response import Response
+from netsvc_twisted._response import BODY, Response
 from netsvc_twisted._session import HttpSession
 
 if TYPE_CHECKING:
@@ -81,7 +81,8 @@ class ServletCall:
             request, requestPath, serverPath, servletPath, absoluteHost
         )
         session.response = self.response
-        request.notifyFinish().addErrback(self._clientGone)
+        if not getattr(request, "reportsConnectionLost", False):
+            request.notifyFinish().addErrback(self._clientGone)
 
     # Driving.
 
@@ -184,12 +185,21 @@ class ServletCall:
         if nothing went out yet, else abort so the client sees a truncated
         response, never a complete-looking one.
         """
+        response = self.response
+        response.inHook = True
         try:
             hook(*args)
         except SystemExit:
             _terminate()
         except Exception:
             self.servletFailed()
+        finally:
+            response.inHook = False
+        if response.state == BODY:
+            # Headers ended inside the hook wait for the first content so
+            # both leave in one write; a servlet that now waits for a
+            # timer must not keep them from the client.
+            response.flushHeaders()
 
     def servletFailed(self) -> None:
         servlet = self.servlet

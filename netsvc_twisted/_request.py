@@ -17,7 +17,7 @@ from io import BytesIO
 from typing import TYPE_CHECKING
 
 from twisted.web import http, server
-from twisted.web.http import parse_qs
+from twisted.web.http import _IdentityTransferDecoder, parse_qs
 
 if TYPE_CHECKING:
     from netsvc_twisted._lifecycle import ServletCall
@@ -71,6 +71,9 @@ class ServletRequest(server.Request):
     """
 
     defaultContentType = None
+    #: The servlet call learns of a lost client from connectionLost()
+    #: below, which is cheaper than a notifyFinish() Deferred per request.
+    reportsConnectionLost = True
     _netsvcUser = ""
     _call: ServletCall | None = None
     _streaming = False
@@ -101,6 +104,11 @@ class ServletRequest(server.Request):
         headers.setRawHeaders(b"server", [SERVER_HEADER])
         headers.setRawHeaders(b"date", [httpDate()])
         self._call = site.dispatch(self, path)
+
+    def connectionLost(self, reason) -> None:
+        super().connectionLost(reason)
+        if self._call is not None:
+            self._call.response.clientGone()
 
     def handleContentChunk(self, data: bytes) -> None:
         call = self._call
@@ -185,7 +193,7 @@ class ServletChannel(http.HTTPChannel):
         chunked: nobody knows).
         """
         decoder = self._transferDecoder
-        if isinstance(decoder, http._IdentityTransferDecoder):
+        if isinstance(decoder, _IdentityTransferDecoder):
             return decoder.contentLength or 0
         return float("inf") if decoder is not None else 0
 

@@ -48,6 +48,8 @@ class Response:
 
     state = WAITING
     charset = "utf-8"
+    #: True while a servlet hook runs; the lifecycle flushes afterwards.
+    inHook = False
     #: The congestion bridge while a servlet monitors congestion.
     bridge: CongestionBridge | None = None
     #: The L{ServletCall} that owns this response, if any.
@@ -92,7 +94,16 @@ class Response:
     def endHeaders(self) -> None:
         if self._require(HEADERS, "endHeaders"):
             self.state = BODY
-            self.request.write(b"")
+            if not self.inHook:
+                self.flushHeaders()
+
+    def flushHeaders(self) -> None:
+        """
+        Put the status line and headers on the wire if nothing has yet.
+        """
+        request = self.request
+        if not request.startedWriting and request.channel is not None:
+            request.write(b"")
 
     def write(self, block: bytes) -> None:
         """
