@@ -34,6 +34,9 @@ DEFAULT_DRAIN_TIMEOUT = 10.0
 #: Twisted's own limits on a request head.
 DEFAULT_MAX_HEADER_SIZE = 16384
 DEFAULT_MAX_HEADERS = 500
+#: Where a daemon created without a port listens (twistd's --listen
+#: replaces it).
+DEFAULT_ENDPOINT = "tcp:8000"
 
 
 def _idleTimeout() -> float:
@@ -160,6 +163,8 @@ class HttpDaemon(service.Service):
     """
     Listens on C{port}: an int (all interfaces, as in OSE) or a Twisted
     endpoint description such as C{"tcp:8080:interface=127.0.0.1"}.
+    Without one it listens on C{DEFAULT_ENDPOINT} unless C{twistd netsvc
+    --listen} gives the endpoints (C{endpointGiven} tells which it was).
 
     It is also an L{IService}, so twistd can start and stop it.  The
     keyword arguments are the limits of docs/limits: C{idleTimeout}
@@ -175,7 +180,7 @@ class HttpDaemon(service.Service):
 
     def __init__(
         self,
-        port: int | str,
+        port: int | str | None = None,
         accessLog: str | None = None,
         reactor: Any = None,
         *,
@@ -185,6 +190,9 @@ class HttpDaemon(service.Service):
         maxHeaderSize: int = DEFAULT_MAX_HEADER_SIZE,
         maxHeaders: int = DEFAULT_MAX_HEADERS,
     ) -> None:
+        self.endpointGiven = port is not None
+        if port is None:
+            port = DEFAULT_ENDPOINT
         if isinstance(port, int):
             self._description = f"tcp:{port}"
             self._port = port
@@ -275,7 +283,11 @@ class HttpDaemon(service.Service):
         )
         return defer.gatherResults(
             [stopped, self.site.drain(self.drainTimeout)], consumeErrors=True
-        ).addCallback(lambda _: None)
+        ).addCallback(self._stopped)
+
+    def _stopped(self, result: object) -> None:
+        if self.site.accessLog is not None:
+            self.site.accessLog.flush()
 
     # IService.
 

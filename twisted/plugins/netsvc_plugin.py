@@ -1,8 +1,18 @@
+# -*- test-case-name: tests.test_twistd_plugin -*-
 """
-Twisted plugin drop-in for netsvc_twisted.
+The C{twistd netsvc} drop-in.
 
-This directory has no ``__init__.py`` on purpose: Twisted merges every
-``twisted/plugins`` directory found on ``sys.path`` into ``twisted.plugins``.
-The ``twistd netsvc`` service maker lands here (see the twistd issue);
-until then the file only proves that the drop-in is found.
+No C{__init__.py} here or in C{twisted/}: Twisted merges every
+C{twisted/plugins} directory on C{sys.path} into C{twisted.plugins}.  The
+service maker names its module instead of importing it, so C{twistd
+--help} stays fast and a broken install cannot break other plugins.
 """
+
+from twisted.application.service import ServiceMaker
+
+netsvc = ServiceMaker(
+    "netsvc",
+    "netsvc_twisted._twistd",
+    "Run an OSE-style netsvc application script (twistd netsvc --config app.py).",
+    "netsvc",
+)
