@@ -273,3 +273,26 @@ def test_editable_install_finds_the_plugin(tmp_path, wheel):
     found = helpLists(venv, tmp_path)
     assert found.returncode == 0, found.stderr
     assert re.search(r"^\s+netsvc\s", found.stdout, re.M)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_same_script_standalone_stops_gracefully(signum):
+    """
+    C{python examples/twistd_app.py ENDPOINT}: the Dispatcher runs the
+    reactor and the monitored signal ends it with status 0.
+    """
+    child = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "twistd_app.py"), "tcp:0:interface=127.0.0.1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        line = child.stdout.readline()
+        port = int(re.search(r"localhost:(\d+)/", line).group(1))
+        assert get(port) == (200, b"Hello from netsvc.\n")
+        child.send_signal(signum)
+        _, err = child.communicate(timeout=30)
+        assert (child.returncode, err) == (0, "")
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.communicate()
