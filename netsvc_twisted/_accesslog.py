@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.test_accesslog -*-
 """
 The request log: Apache combined format, one line per response, through
-twisted.logger (namespace C{netsvc.http.access}) and optionally a file.
+twisted.logger (namespace C{netsvc.http.access}) or to a file.
 
 OSE's log had a zone name and counted header bytes; this one is plain
 combined format with a numeric offset so standard tools read it.
@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import time
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from twisted.logger import Logger
 
 from netsvc_twisted._constants import LOG_INFO
+from netsvc_twisted._dispatcher import getReactor
 from netsvc_twisted._logging import _deliverToMonitor
 
 if TYPE_CHECKING:
@@ -31,7 +32,9 @@ def _quote(raw: bytes | None) -> str:
     if not raw:
         return "-"
     text = raw.decode("latin-1")
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+    if '"' in text or "\\" in text:
+        text = text.replace("\\", "\\\\").replace('"', '\\"')
+    return text
 
 
 def logTime(now: float | None = None) -> str:
@@ -44,32 +47,52 @@ def logTime(now: float | None = None) -> str:
             f"{sign}{offset // 60:02d}{offset % 60:02d}")
 
 
-def combinedLine(request: Request, now: float | None = None) -> str:
-    address = request.getClientAddress()
-    client = getattr(address, "host", None) or "-"
+class _SecondCache:
+    """
+    The log's time stamp changes once a second; format it once a second.
+    """
+
+    second = -1
+    text = ""
+
+    def __call__(self) -> str:
+        now = int(time.time())
+        if now != self.second:
+            self.second, self.text = now, logTime(now)
+        return self.text
+
+
+_now = _SecondCache()
+
+
+def combinedLine(request: Request) -> str:
+    client = getattr(request.getClientAddress(), "host", None) or "-"
     user = getattr(request, "_netsvcUser", "") or "-"
-    line = " ".join((
-        _quote(request.method), _quote(request.uri), _quote(request.clientproto)
-    ))
     headers = request.requestHeaders
-    referer = headers.getRawHeaders(b"referer", [None])[0]
-    agent = headers.getRawHeaders(b"user-agent", [None])[0]
-    size = request.sentLength or "-"
-    return (f'{client} - {user} [{logTime(now)}] "{line}" {request.code} {size} '
-            f'"{_quote(referer)}" "{_quote(agent)}"')
+    referer = headers.getRawHeaders(b"referer")
+    agent = headers.getRawHeaders(b"user-agent")
+    return (f'{client} - {user} [{_now()}] "{_quote(request.method)} '
+            f'{_quote(request.uri)} {_quote(request.clientproto)}" {request.code} '
+            f'{request.sentLength or "-"} "{_quote(referer[0] if referer else None)}" '
+            f'"{_quote(agent[0] if agent else None)}"')
 
 
 class AccessLog:
     """
-    Where request lines go: twisted.logger always, plus an optional file
-    and the OSE log channel named by C{OTCLIB_HTTPLOGCHANNEL}.
+    Where request lines go.  With a file, to the file only: written
+    buffered and flushed within a second (a write per request would cost
+    a system call per request); without one, through twisted.logger.  The
+    OSE log channel named by C{OTCLIB_HTTPLOGCHANNEL}, if any, also gets
+    every line through its monitor.
     """
 
+    #: Seconds unflushed lines may wait in the file's buffer.
+    flushDelay = 1.0
+
     def __init__(self, path: str | None = None, channel: str | None = None) -> None:
-        self._file: IO[str] | None = (
-            open(path, "a", buffering=1, encoding="utf-8") if path else None
-        )
+        self._file: IO[str] | None = open(path, "a", encoding="utf-8") if path else None
         self._channel = channel
+        self._flushCall: Any = None
 
     @classmethod
     def fromEnvironment(cls, path: str | None = None) -> AccessLog | None:
@@ -80,15 +103,25 @@ class AccessLog:
 
     def __call__(self, request: Request) -> None:
         line = combinedLine(request)
-        accessLogger.info("{log_line}", log_line=line)
-        if self._file is not None:
-            self._file.write(line + "\n")
+        logFile = self._file
+        if logFile is not None:
+            logFile.write(line + "\n")
+            if self._flushCall is None:
+                self._flushCall = getReactor().callLater(self.flushDelay, self.flush)
+        else:
+            accessLogger.info("{log_line}", log_line=line)
         if self._channel is not None:
-            # twisted.logger already has the line: only the channel's
-            # monitor (OSE's way of routing request logs) still needs it.
             _deliverToMonitor(self._channel, LOG_INFO, line)
 
+    def flush(self) -> None:
+        call, self._flushCall = self._flushCall, None
+        if call is not None and call.active():
+            call.cancel()
+        if self._file is not None:
+            self._file.flush()
+
     def close(self) -> None:
+        self.flush()
         if self._file is not None:
             self._file.close()
             self._file = None

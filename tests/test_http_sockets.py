@@ -310,6 +310,7 @@ async def test_access_log_file(tmp_path, daemons):
     await fetch(daemon.port(), "GET", "/x?y=1",
                 headers={**basic("alice", "s3cret:x"), "User-Agent": "tester/1",
                          "Referer": "http://r/"})
+    await daemon.stop()  # flushes the buffered log
     line = path.read_text().strip()
     import re
     assert re.fullmatch(
@@ -330,3 +331,33 @@ async def test_port_and_restart():
     result = await blocker.start()
     assert result is None and blocker.startFailure is not None
     await taken.stop()
+
+
+def test_access_log_channel_and_twisted_logger(monkeypatch):
+    """
+    OTCLIB_HTTPLOGCHANNEL turns the log on: lines go through twisted.logger
+    (namespace netsvc.http.access) and to the channel's monitor.
+    """
+    from twisted.logger import globalLogPublisher
+
+    from netsvc_twisted.testing import MemoryDaemon
+
+    monkeypatch.setenv("OTCLIB_HTTPLOGCHANNEL", "_http")
+    events, monitored = [], []
+
+    def observer(event):
+        if event.get("log_namespace") == "netsvc.http.access":
+            events.append(event["log_line"])
+
+    netsvc.Logger().monitorChannel("_http", lambda *args: monitored.append(args))
+    globalLogPublisher.addObserver(observer)
+    try:
+        daemon = MemoryDaemon({"/": InspectServer()})
+        daemon.request("GET", "/logged", headers={"User-Agent": 'a "quoted" agent'})
+    finally:
+        globalLogPublisher.removeObserver(observer)
+        netsvc.Logger().monitorChannel("_http", None)
+    assert len(events) == 1
+    assert '"GET /logged HTTP/1.1" 200' in events[0]
+    assert events[0].endswith('"a \\"quoted\\" agent"')
+    assert monitored == [("_http", netsvc.LOG_INFO, events[0])]
