@@ -18,9 +18,10 @@ import hashlib
 import http.client
 import json
 import os
-import subprocess
 import sys
 import time
+
+from _common import MIB, Child, printTable, procStatus
 
 TARGET_MIB = 32
 BLOCK = bytes(range(256)) * 256  # 64 KiB, the pattern repeated
@@ -85,14 +86,6 @@ def serve():
     reactor.run()
 
 
-def status(pid, field):
-    with open("/proc/%d/status" % pid) as handle:
-        for line in handle:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise KeyError(field)
-
-
 def upload(port, size, chunked, servlet="form"):
     boundary = "benchBOUNDARY7d3f"
     if servlet == "form":
@@ -142,24 +135,21 @@ def main():
     if options.serve:
         serve()
         return 0
-    mib = 1 << 20
+    mib = MIB
     rows = [("servlet", "transfer", "size", "MiB/s", "RSS before", "growth", "result")]
     failed = False
     for servlet in options.servlet or ["discard", "form"]:
         # A fresh server per servlet, so each growth is its own.
-        child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve"],
-                                 stdout=subprocess.PIPE, text=True)
+        child = Child([os.path.abspath(__file__), "--serve"])
         try:
-            port = int(child.stdout.readline())
-            upload(port, 1 << 20, options.chunked, servlet)  # warm up
-            baseline = status(child.pid, "VmHWM")
+            upload(child.port, 1 << 20, options.chunked, servlet)  # warm up
+            baseline = procStatus(child.pid, "VmHWM")
             started = time.monotonic()
-            upload(port, options.size, options.chunked, servlet)
+            upload(child.port, options.size, options.chunked, servlet)
             elapsed = time.monotonic() - started
-            peak = status(child.pid, "VmHWM")
+            peak = procStatus(child.pid, "VmHWM")
         finally:
-            child.terminate()
-            child.wait()
+            child.close()
         growth = peak - baseline
         passed = growth < TARGET_MIB * mib
         failed |= not passed
@@ -168,9 +158,7 @@ def main():
                      "%.0f" % (options.size / mib / elapsed),
                      "%.1f MiB" % (baseline / mib), "%.1f MiB" % (growth / mib),
                      "PASS" if passed else "FAIL (target < %d MiB)" % TARGET_MIB))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
+    printTable(rows)
     return 1 if failed else 0
 
 
