@@ -8,7 +8,7 @@ FRAMEWORK is servlet (netsvc_twisted's HttpDaemon), twisted (a bare
 twisted.web Resource), aiohttp, tornado or klein; SCENARIO is hello,
 form, stream or static.  ``--log`` turns the access log on, written to
 PATH; without it each server logs nothing.  ``--root`` is the static
-directory.
+directory; ``--profile PATH`` runs a Twisted based server under cProfile.
 """
 
 import argparse
@@ -300,8 +300,22 @@ def main():
     parser.add_argument("scenario", choices=["hello", "form", "stream", "static"])
     parser.add_argument("--log", default="")
     parser.add_argument("--root", default="")
+    parser.add_argument("--profile", default="",
+                        help="cProfile stats to this file when stopped (Twisted servers)")
     options = parser.parse_args()
-    SERVERS[options.framework](options.scenario, options.log, options.root)
+    if not options.profile:
+        SERVERS[options.framework](options.scenario, options.log, options.root)
+        return 0
+    import cProfile
+
+    # The reactor stops on SIGTERM, so the stats are written on the way out.
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        SERVERS[options.framework](options.scenario, options.log, options.root)
+    finally:
+        profiler.disable()
+        profiler.dump_stats(options.profile)
     return 0
 
 
