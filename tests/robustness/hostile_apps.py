@@ -22,6 +22,7 @@ FILES = {
     "index.html": b"<html>index</html>\n",
     "small.txt": b"0123456789" * 100,
     "data.bin": bytes(range(256)) * 64,
+    "big.bin": bytes(range(256)) * 1024,  # several 64 KiB blocks
 }
 
 
@@ -164,6 +165,31 @@ def mounts(directory: str) -> dict[str, Any]:
         "/files": files,
         "/stream": Servers(Stream),
         "/echo": Servers(netsvc.EchoServlet),
+    }
+
+
+def disconnectingClients():
+    """
+    Raw requests whose clients go away mid-stream, by kind: the bytes to
+    send, and whether to pause reading (block) before hanging up.
+    """
+    boundary = b"leak"
+    multipart = (b"--leak\r\nContent-Disposition: form-data; name=\"f\"; "
+                 b"filename=\"f.bin\"\r\n\r\n" + b"u" * 8192)
+    return {
+        "stream": (b"GET /stream/?size=1048576 HTTP/1.1\r\nHost: x\r\n\r\n", False),
+        "stream-blocked": (b"GET /stream/?size=1048576 HTTP/1.1\r\nHost: x\r\n\r\n", True),
+        "body": (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"
+                 + b"b" * 30000, False),
+        "chunked": (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    b"1000\r\n" + b"c" * 4096 + b"\r\n", False),
+        "upload": (b"POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
+                   b"boundary=" + boundary + b"\r\nContent-Length: 100000\r\n\r\n"
+                   + multipart, False),
+        "file": (b"GET /files/big.bin HTTP/1.1\r\nHost: x\r\n\r\n", False),
+        "file-blocked": (b"GET /files/big.bin HTTP/1.1\r\nHost: x\r\n\r\n", True),
+        "keep-alive": (b"GET /files/small.txt HTTP/1.1\r\nHost: x\r\n\r\nGET / HT", False),
+        "head-only": (b"GET /stream/ HTTP/1.1\r\nHost: x\r\nX-Partial: ", False),
     }
 
 
