@@ -165,14 +165,41 @@ class ServletChannel(http.HTTPChannel):
     """
 
     _closing = False
+    _headDeadline = None
 
     def connectionMade(self) -> None:
         super().connectionMade()
         self.site.connections.add(self)
 
     def connectionLost(self, reason) -> None:
+        self._cancelHeadDeadline()
         super().connectionLost(reason)
         self.site.channelClosed(self)
+
+    def dataReceived(self, data: bytes) -> None:
+        super().dataReceived(data)
+        # Twisted's idle timeout restarts with every byte, so a client
+        # trickling a head (slowloris) would hold the connection for
+        # ever: a head still incomplete gets the idle time in all.
+        if self._headDeadline is None and self.timeOut and self._headIncomplete():
+            self._headDeadline = self.callLater(self.timeOut, self._headTooSlow)
+
+    def _headIncomplete(self) -> bool:
+        if self._handlingRequest or self._transferDecoder is not None:
+            return False
+        requests = self.requests
+        return bool(self._buffer) or bool(
+            requests and not getattr(requests[-1], "_streaming", True))
+
+    def _headTooSlow(self) -> None:
+        self._headDeadline = None
+        if self._headIncomplete():
+            self.timeoutConnection()
+
+    def _cancelHeadDeadline(self) -> None:
+        deadline, self._headDeadline = self._headDeadline, None
+        if deadline is not None and deadline.active():
+            deadline.cancel()
 
     def closeWhenIdle(self) -> None:
         """
@@ -214,6 +241,7 @@ class ServletChannel(http.HTTPChannel):
         return super().checkPersistence(request, version)
 
     def allHeadersReceived(self) -> None:
+        self._cancelHeadDeadline()
         request = self.requests[-1]
         request._streaming = True
         super().allHeadersReceived()

@@ -70,3 +70,37 @@ def test_form_charset_whose_codec_raises_unicode_error_is_400(charset, logged):
         {"Content-Type": f"application/x-www-form-urlencoded; charset={charset}"})
     assert reply.status == 400
     assert not [e for e in logged if e.get("log_level", LogLevel.info) > LogLevel.warn]
+
+
+@pytest.mark.parametrize("head", [
+    b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"s" * 40,  # in the headers
+    b"GET /" + b"a" * 40,  # in the request line
+])
+def test_a_trickled_head_is_timed_out(head, logged):
+    """
+    Twisted restarts its idle timeout on every byte, so a head sent a
+    byte at a time (slowloris) kept its connection open for ever.
+    """
+    daemon = MemoryDaemon({"/": HelloServer()},
+                          netsvc.HttpDaemon(8000, idleTimeout=10))
+    connection = daemon.connect()
+    for i in range(len(head)):
+        if connection.closed:
+            break
+        connection.send(head[i:i + 1])
+        daemon.clock.advance(1)
+    assert connection.closed
+    assert 10 <= daemon.clock.seconds() <= 11
+    assert not [e for e in logged if e.get("log_level", LogLevel.info) > LogLevel.warn]
+
+
+def test_heads_completing_in_time_are_served_one_after_another():
+    daemon = MemoryDaemon({"/": HelloServer()}, netsvc.HttpDaemon(8000, idleTimeout=10))
+    connection = daemon.connect()
+    for _ in range(5):
+        head = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+        for i in range(0, len(head), 4):
+            connection.send(head[i:i + 4])
+            daemon.clock.advance(1)
+    assert [r.status for r in connection.replies()] == [200] * 5
+    assert not connection.closed
