@@ -20,7 +20,7 @@ from netsvc_twisted.testing import MemoryDaemon, parseResponses
 
 from hostile_apps import LogWatch, mounts
 
-SETTINGS = settings(max_examples=200, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=200, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow,
                                            HealthCheck.function_scoped_fixture])
 IDLE = 5.0
