@@ -91,7 +91,10 @@ def serve(idleTimeout):
 
     Validator()
     directory = tempfile.mkdtemp(prefix="netsvc-bench-")
-    daemon = netsvc.HttpDaemon("tcp:0:interface=127.0.0.1", idleTimeout=idleTimeout)
+    daemon = netsvc.HttpDaemon(
+        # A deep backlog, so that a thousand connections opened at once
+        # (bench/slowloris.py) are not slowed down by SYN retries.
+        "tcp:0:interface=127.0.0.1:backlog=2048", idleTimeout=idleTimeout)
     for path, server in mounts(directory).items():
         daemon.attach(path, server)
     daemon.attach("/_state", StateServer())
