@@ -5,10 +5,13 @@ hello: the hello world servers (servlet and bare twisted.web, access log
 off, or on with ``--log``) under cProfile while wrk loads them; prints
 function calls per request and the top functions by own time.
 
+stream: the streaming servers (servlet, bare twisted.web) under cProfile
+while a slow reader takes ``--slow-size`` bytes.
+
 slow: ``strace -c -f`` on each streaming server while a slow reader
 takes ``--slow-size`` bytes; prints the syscall counts side by side.
 
-Usage: python bench/profiles.py [hello] [slow] [--seconds N] [--top N] [--log]
+Usage: python bench/profiles.py [hello] [stream] [slow] [--seconds N] [--top N] [--log]
 """
 
 import argparse
@@ -25,6 +28,18 @@ from _common import MIB, download, printTable
 from run import WRK_REPORT, ensureTools, servers, wrk
 
 
+def printStats(path, top, sort="tottime"):
+    """The top functions of a cProfile file, paths shortened; returns its call count."""
+    loaded = pstats.Stats(path)
+    text = io.StringIO()
+    loaded.stream = text
+    loaded.sort_stats(sort).print_stats(top)
+    table = text.getvalue().partition("ncalls")[2]
+    print("   ncalls" + re.sub(r"\S*site-packages/|\S*/work/main/|\S*bench/\.\./", "",
+                             table).rstrip())
+    return loaded.total_calls
+
+
 def profileHello(work, seconds, top, log):
     report = os.path.join(work, "report.lua")
     with open(report, "w") as handle:
@@ -36,18 +51,23 @@ def profileHello(work, seconds, top, log):
             argv += ["--log", os.path.join(work, framework + ".log")]
         with servers({framework: argv}) as children:
             rate, _, errors = wrk(children[framework].port, "/", seconds, 50, report)
-        requests = rate * seconds
-        loaded = pstats.Stats(stats)
-        text = io.StringIO()
-        loaded.stream = text
-        loaded.sort_stats("tottime").print_stats(top)
-        print("\n== %s hello (access log %s): %.0f req/s under cProfile, %d errors, "
-              "%.0f function calls per request"
-              % (framework, "on" if log else "off", rate, errors,
-                 loaded.total_calls / requests))
-        # Only the table of functions, with paths shortened.
-        table = text.getvalue().partition("ncalls")[2]
-        print("   ncalls" + re.sub(r"\S*site-packages/|\S*/work/main/", "", table).rstrip())
+        print("\n== %s hello (access log %s): %.0f req/s under cProfile, %d errors"
+              % (framework, "on" if log else "off", rate, errors))
+        calls = printStats(stats, top)
+        print("   %.0f function calls per request" % (calls / (rate * seconds)))
+
+
+def profileSlow(work, size, top):
+    """The servlet streaming path under cProfile while a slow reader reads."""
+    for framework in ("twisted", "servlet"):
+        stats = os.path.join(work, framework + "-stream.prof")
+        with servers({framework: [framework, "stream", "--profile", stats]}) as children:
+            download(children[framework].port, size, slow=True)
+        parts = size // (128 << 10)
+        print("\n== %s stream to a slow reader, %d MiB (%d parts of 128 KiB) under cProfile"
+              % (framework, size // MIB, parts))
+        calls = printStats(stats, top)
+        print("   %.0f function calls per 128 KiB part" % (calls / parts))
 
 
 def straceSlow(size):
@@ -90,7 +110,7 @@ def parseStrace(text):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("what", nargs="*", default=["hello", "slow"])
+    parser.add_argument("what", nargs="*", default=["hello", "stream", "slow"])
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--log", action="store_true")
@@ -100,6 +120,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="netsvc-profile-") as work:
         if "hello" in options.what:
             profileHello(work, options.seconds, options.top, options.log)
+        if "stream" in options.what:
+            profileSlow(work, options.slow_size, options.top)
         if "slow" in options.what:
             straceSlow(options.slow_size)
     return 0
