@@ -17,7 +17,6 @@ copyright = "netsvc_twisted contributors"
 extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
-    "sphinx.ext.intersphinx",
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -30,8 +29,11 @@ myst_heading_anchors = 3
 html_theme = "alabaster"
 html_static_path = []
 
-# The build must work offline: no intersphinx inventories are fetched.
-intersphinx_mapping = {}
+# Docstrings use single backquotes for parameter names: show them as code.
+default_role = "code"
+
+# "Bases: HttpServlet", not "Bases: netsvc_twisted._servlet.HttpServlet".
+python_use_unqualified_type_names = True
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
@@ -43,18 +45,63 @@ autodoc_default_options = {"members": True, "show-inheritance": True}
 # The package's docstrings use Twisted's epytext markup (C{...}, L{...},
 # I{...}, B{...}).  Convert it to reST before autodoc parses the
 # docstring, so the markup neither shows up literally nor produces
-# warnings.  L{...} becomes a literal, not a cross-reference: many of the
-# targets are Twisted names or private helpers that have no page here.
+# warnings.  L{...} becomes a link when it names something documented
+# here (a public name of netsvc_twisted or netsvc_twisted.testing, or one
+# of the documented modules), always by its full name so that Sphinx never
+# has to guess between targets; anything else (Twisted names, private
+# helpers) becomes a literal.
 
 _EPYTEXT = re.compile(r"([CLIBU])\{((?:[^{}]|\{[^{}]*\})*)\}")
 
+_MODULES = {
+    "netsvc_twisted",
+    "netsvc_twisted.testing",
+    "netsvc_twisted.xmlrpc",
+    "netsvc_twisted.json",
+    "netsvc_twisted.netrpc",
+    "netsvc_twisted.netrpc.xmlrpc",
+    "netsvc_twisted.netrpc.json",
+}
+
+
+def _publicNames():
+    import netsvc_twisted
+    import netsvc_twisted.testing
+
+    names = {name: "netsvc_twisted." + name for name in netsvc_twisted.__all__}
+    for name in netsvc_twisted.testing.__all__:
+        names.setdefault(name, "netsvc_twisted.testing." + name)
+    return names
+
+
+_PUBLIC = _publicNames()
+
+
+def _target(text):
+    """The full name L{text} refers to, or None when it has no page here."""
+    if text in _MODULES:
+        return text
+    if text.startswith("netsvc_twisted."):
+        text = text[len("netsvc_twisted."):]
+    head, dot, rest = text.partition(".")
+    if head in _PUBLIC:
+        return _PUBLIC[head] + dot + rest
+    return None
+
 
 def _epytextField(match):
-    kind, text = match.group(1), match.group(2)
-    if kind == "L" and "<" in text and text.endswith(">"):
-        text = text[text.index("<") + 1 : -1]
-    if kind in "CLU":
-        return "``%s``" % text.strip()
+    kind, text = match.group(1), " ".join(match.group(2).split())
+    if kind == "L":
+        if "<" in text and text.endswith(">"):
+            text = text[text.index("<") + 1 : -1].strip()
+        target = _target(text)
+        if target in _MODULES:
+            return ":py:mod:`%s`" % target
+        if target is not None:
+            return ":py:obj:`~%s`" % target
+        return "``%s``" % text
+    if kind in "CU":
+        return "``%s``" % text
     if kind == "I":
         return "*%s*" % text
     return "**%s**" % text
@@ -62,8 +109,6 @@ def _epytextField(match):
 
 def epytextToRest(app, what, name, obj, options, lines):
     # Work on the whole docstring: a C{...} may be broken across lines.
-    # reST inline markup may span lines of one paragraph, so the line
-    # breaks can stay where they are.
     text = _EPYTEXT.sub(_epytextField, "\n".join(lines))
     lines[:] = text.split("\n")
 
