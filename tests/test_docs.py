@@ -39,3 +39,65 @@ def test_docs_build_without_warnings(tmp_path):
         % (result.returncode, result.stdout[-4000:], result.stderr[-8000:])
     )
     assert (tmp_path / "html" / "index.html").exists()
+
+
+def _page(name):
+    with open(os.path.join(DOCS, name), encoding="utf-8") as f:
+        return f.read()
+
+
+def test_examples_page_lists_every_example():
+    """docs/examples.md names every script in examples/."""
+    examples = os.path.join(os.path.dirname(DOCS), "examples")
+    page = _page("examples.md")
+    missing = sorted(
+        name for name in os.listdir(examples)
+        if name.endswith(".py") and "`%s`" % name not in page
+    )
+    assert not missing, "docs/examples.md does not list %s" % ", ".join(missing)
+
+
+def _row(page, knob):
+    """The table row of docs/limits.md that mentions knob."""
+    for line in page.splitlines():
+        if line.startswith("|") and knob in line:
+            return line
+    raise AssertionError("docs/limits.md has no row for %s" % knob)
+
+
+def test_limits_page_matches_the_defaults():
+    """
+    The defaults in docs/limits.md are those of the code: changing a
+    default without changing the page fails here.
+    """
+    from netsvc_twisted import FormServlet, HttpServer, HttpServlet, RpcGateway, WsgiServlet
+    from netsvc_twisted import _congestion, _daemon, _lifecycle, _ranges, _request
+
+    MiB = 1024 * 1024
+    page = _page("limits.md")
+    expected = [
+        ("idleTimeout=", "%d s" % _daemon.DEFAULT_IDLE_TIMEOUT),
+        ("maxHeaderSize=", "%d bytes" % _daemon.DEFAULT_MAX_HEADER_SIZE),
+        ("maxHeaders=", "| %d |" % _daemon.DEFAULT_MAX_HEADERS),
+        ("stallTimeout=", "%d s" % _congestion.DEFAULT_STALL_TIMEOUT),
+        ("drainTimeout=", "%d s" % _daemon.DEFAULT_DRAIN_TIMEOUT),
+        ("OTCLIB_STREAMTHRESHOLD", "%d blocks" % _congestion.DEFAULT_THRESHOLD),
+        ("_bufferedMaximum", "%d bytes" % HttpServlet._bufferedMaximum),
+        ("unread body", "%d KiB" % (_request.DRAIN_LIMIT // 1024)),
+        ("failed response", "%d s" % _lifecycle.ABORT_GRACE),
+        ("_maximumBodySize", "%d MiB" % (FormServlet._maximumBodySize // MiB)),
+        ("_maximumFieldCount", "| %d |" % FormServlet._maximumFieldCount),
+        ("_maximumFieldSize", "%d MiB" % (FormServlet._maximumFieldSize // MiB)),
+        ("_spoolThreshold", "%d KiB" % (FormServlet._spoolThreshold // 1024)),
+        ("RPC request body", "%d MiB" % (RpcGateway.maximumContentLength // MiB)),
+        ("WsgiServlet.maximumContentLength",
+         "%d MiB" % (WsgiServlet.maximumContentLength // MiB)),
+        ("ranges in one request", "| %d |" % _ranges.MAXIMUM_RANGES),
+    ]
+    wrong = [
+        "%s: expected %r in %r" % (knob, text, _row(page, knob))
+        for knob, text in expected
+        if text not in _row(page, knob)
+    ]
+    assert HttpServer.maxContentLength is None and "unlimited" in _row(page, "maxContentLength")
+    assert not wrong, "docs/limits.md disagrees with the code:\n" + "\n".join(wrong)
