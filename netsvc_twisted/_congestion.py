@@ -34,9 +34,6 @@ if TYPE_CHECKING:
 
 #: Blocks queued before CONNECTION_BACKLOG fires (OSE's default).
 DEFAULT_THRESHOLD = 256
-#: Transport buffer (bytes) before a streaming servlet's connection counts
-#: as blocked.
-STREAM_BUFFER = 262144
 #: Seconds between looks at a backlogged transport that Twisted has not
 #: paused (it drains without telling its producer).
 DRAIN_POLL = 0.05
@@ -165,8 +162,21 @@ class CongestionBridge:
         self._cancelStall()
         # Twisted resumes producers only once its buffer is empty.
         self.pending = 0
-        self._queue(CONNECTION_CLEARED, 0)
-        self._drained()
+        events = self._events
+        blocked = (CONNECTION_BLOCKED, events[0][1]) if events else None
+        if blocked is not None and events[0] == blocked:
+            # Blocked and cleared before the servlet heard of it: a blip
+            # within one reactor turn that it need not stop for.
+            events.popleft()
+        elif not events and not self.response.inHook:
+            # From the reactor (Twisted's doWrite), not from inside a
+            # servlet call: tell the servlet now, so its next part is not
+            # a reactor turn late.
+            self.response.call.congestion(self.servlet, CONNECTION_CLEARED, 0)
+        else:
+            self._queue(CONNECTION_CLEARED, 0)
+        if self.servlet is not None:
+            self._drained()
 
     def stopProducing(self) -> None:
         self.response.clientGone()
@@ -208,12 +218,6 @@ def subscribe(servlet: HttpServlet) -> None:
     bridge = CongestionBridge(servlet, response)
     response.bridge = bridge
     request = response.request
-    transport = getattr(request.channel, "transport", None)
-    if getattr(transport, "bufferSize", STREAM_BUFFER) < STREAM_BUFFER:
-        # Twisted pauses producers past 64 KiB; a streaming servlet makes
-        # one part per job, so a little more room saves a BLOCKED/CLEARED
-        # round trip (two reactor turns) for every part it writes.
-        transport.bufferSize = STREAM_BUFFER
     request.registerProducer(bridge, True)
     if getattr(request.channel, "_waitingForTransport", False):
         bridge.pauseProducing()

@@ -168,3 +168,21 @@ def test_response_completes_with_producer_registered():
     reply = connection.replies()[0]
     assert reply.body == b"x" * 20
     assert servlet.destroyed == 1
+
+
+def test_block_cleared_within_one_turn_is_not_reported():
+    daemon, connection, servlet = start()
+    servlet.more(2)
+    connection.block()
+    connection.unblock()
+    daemon.clock.advance(0)
+    assert servlet.events == []
+
+
+def test_cleared_is_delivered_at_once_from_the_reactor():
+    daemon, connection, servlet = start()
+    connection.block()
+    daemon.clock.advance(0)
+    assert servlet.events == [(B, 1)]
+    connection.unblock()  # as Twisted's doWrite would
+    assert servlet.events == [(B, 1), (C, 0)]
