@@ -68,7 +68,7 @@ class Response:
         raise ResponseStateError(f"{call}() is not allowed {_DESCRIBE[state]}")
 
     def sendResponse(self, status: int, message: str | None = None) -> None:
-        if self._require(WAITING, "sendResponse"):
+        if self.state == WAITING or self._require(WAITING, "sendResponse"):
             self.request.setResponseCode(
                 int(status), None if message is None else _encodeHeader(message)
             )
@@ -81,18 +81,21 @@ class Response:
                 "have been sent", name=name,
             )
             return
-        if not self._require(HEADERS, "sendHeader") or not name:
+        if self.state != HEADERS and not self._require(HEADERS, "sendHeader"):
             return
-        if name.lower() == "content-type":
+        if not name:
+            return
+        if len(name) == 12 and name.lower() == "content-type" and "charset" in value:
             match = _CHARSET.search(value)
             if match:
                 self.charset = match.group(1)
         self.request.responseHeaders.addRawHeader(
-            _encodeHeader(name), _encodeHeader(value)
+            name.encode("latin-1") if isinstance(name, str) else name,
+            value.encode("latin-1") if isinstance(value, str) else value,
         )
 
     def endHeaders(self) -> None:
-        if self._require(HEADERS, "endHeaders"):
+        if self.state == HEADERS or self._require(HEADERS, "endHeaders"):
             self.state = BODY
             if not self.inHook:
                 self.flushHeaders()
@@ -109,7 +112,7 @@ class Response:
         """
         Hand one flushed block to Twisted.
         """
-        if self._require(BODY, "sendContent"):
+        if self.state == BODY or self._require(BODY, "sendContent"):
             if block:
                 bridge = self.bridge
                 if bridge is None:
@@ -123,7 +126,7 @@ class Response:
         state = self.state
         if state == HEADERS:
             self.endHeaders()
-        elif not self._require(BODY, "endContent"):
+        elif state != BODY and not self._require(BODY, "endContent"):
             return
         self._finish()
 
