@@ -15,12 +15,11 @@ from twisted.python.failure import Failure
 
 from netsvc_twisted._paths import decodeText
 from netsvc_twisted._response import BODY, Response
+from netsvc_twisted._server import HttpServer
 from netsvc_twisted._session import HttpSession
 
 if TYPE_CHECKING:
     from twisted.web.server import Request
-
-    from netsvc_twisted._server import HttpServer
     from netsvc_twisted._servlet import HttpServlet
 
 _log = Logger(namespace="netsvc.http")
@@ -148,11 +147,15 @@ class ServletCall:
         session = self.session
         raw = session.request.requestHeaders.getRawHeaders(b"authorization")
         if raw:
-            value = raw[0]
-            if not value.startswith(b"Basic "):
+            # RFC 7617: the scheme is case-insensitive (OSE wanted "Basic ").
+            scheme, _, value = raw[0].partition(b" ")
+            if scheme.lower() != b"basic":
                 self.response.sendError(501, "Authorization type not implemented.")
                 return False
-            credentials = parseBasic(value[6:])
+            credentials = parseBasic(value)
+        elif type(self.server).authorise is HttpServer.authorise:
+            # Anonymous request to a server that lets everybody in.
+            return True
         else:
             credentials = ("", "")
         allowed = False

@@ -105,6 +105,21 @@ class ServletRequest(server.Request):
         headers.setRawHeaders(b"date", [httpDate()])
         self._call = site.dispatch(self, path)
 
+    def holdContinue(self) -> None:
+        """
+        A "100 Continue" is held for this request: its first write decides.
+        """
+        self.write = self._writeAfterContinue  # type: ignore[method-assign]
+
+    def _writeAfterContinue(self, data: bytes) -> None:
+        # The answer's first bytes: the held "100 Continue" goes first,
+        # unless the answer refuses or redirects.
+        del self.write
+        channel = self.channel
+        if channel is not None:
+            channel.releaseContinue(self.code < 300)
+        self.write(data)
+
     def connectionLost(self, reason) -> None:
         super().connectionLost(reason)
         if self._call is not None:
@@ -244,8 +259,36 @@ class ServletChannel(http.HTTPChannel):
         self._cancelHeadDeadline()
         request = self.requests[-1]
         request._streaming = True
-        super().allHeadersReceived()
+        self._holdContinue = True
+        try:
+            super().allHeadersReceived()
+        finally:
+            self._holdContinue = False
         request.headReceived(self._command, self._path, self._version)
+        # The servlet wants the body and has not answered yet: invite it.
+        self.releaseContinue(True)
+
+    _holdContinue = False
+    _continueHeld = False
+
+    def _send100Continue(self) -> None:
+        # Twisted sends "100 Continue" before the servlet has seen the head;
+        # hold it until the servlet has had its say.
+        if self._holdContinue:
+            self._continueHeld = True
+            self.requests[-1].holdContinue()
+        else:
+            super()._send100Continue()
+
+    def releaseContinue(self, wanted: bool) -> None:
+        """
+        Send a held "100 Continue" if C{wanted}, else drop it: a client is
+        not invited to upload a body that a 401 or 413 already refused.
+        """
+        if self._continueHeld:
+            self._continueHeld = False
+            if wanted:
+                super()._send100Continue()
 
 
 def _ignore(data: bytes) -> None:

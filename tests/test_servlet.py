@@ -459,3 +459,40 @@ def test_early_refusal_of_a_big_body_closes_instead_of_draining():
     assert not small.closed
     small.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert [r.status for r in small.replies()] == [400]
+
+
+def test_expect_continue_only_when_the_body_is_wanted():
+    class Limited(netsvc.HttpServer):
+        maxContentLength = 10
+
+        def servlet(self, session):
+            return netsvc.EchoServlet(session)
+
+    daemon = MemoryDaemon({"/": Limited()})
+    refused = daemon.connect()
+    refused.send(b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                 b"Content-Length: 1000000\r\n\r\n")
+    data = refused.received()
+    assert data.startswith(b"HTTP/1.1 413") and b"100 Continue" not in data
+    wanted = daemon.connect()
+    wanted.send(b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                b"Content-Length: 5\r\n\r\n")
+    data = wanted.received()
+    assert data.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK")
+    wanted.send(b"hello")
+    assert b"hello" in wanted.received()
+
+
+def test_basic_scheme_is_case_insensitive():
+    class Users(netsvc.HttpServer):
+        def authorise(self, login, password):
+            return (login, password) == ("foo", "bar")
+
+        def servlet(self, session):
+            return netsvc.ErrorServlet(session, 204)
+
+    daemon = MemoryDaemon({"/": Users()})
+    assert daemon.request(headers={"Authorization": "basic Zm9vOmJhcg=="}).status == 204
+    assert daemon.request(headers={"Authorization": "Basic"}).status == 401
+    assert daemon.request(headers={"Authorization": "Bearer x"}).status == 501
+    assert daemon.request().status == 401

@@ -246,11 +246,16 @@ def headers():
             yield Case("headers", f"value{i}{target[1:2].decode() or 'r'}",
                        b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n" + line + b"\r\n\r\n",
                        REFUSED_OR_LEGAL)
-    # OSE (spec 2.4) answers 501 to any Authorization not starting with
-    # exactly "Basic ": the one 5xx that input alone causes, by design.
-    for i, value in enumerate([b"Basic", b"basic Zm9vOmJhcg==", b"Bearer x", b"\xff"]):
+    # Spec 2.4 answers 501 to an Authorization scheme other than Basic: the
+    # one 5xx that input alone causes, by design. The scheme is matched
+    # case-insensitively (RFC 7617), and Basic without credentials is a 401.
+    for i, value in enumerate([b"Bearer x", b"\xff", b"Digest a=b"]):
         yield Case("headers", f"auth-scheme{i}", b"GET / HTTP/1.1\r\nHost: x\r\n"
                    b"Authorization: " + value + b"\r\n\r\n", REFUSED_OR_LEGAL, expected={501})
+    yield Case("headers", "auth-empty-basic", b"GET / HTTP/1.1\r\nHost: x\r\n"
+               b"Authorization: Basic\r\n\r\n", REFUSED_OR_LEGAL, expected={401})
+    yield Case("headers", "auth-lower-basic", b"GET / HTTP/1.1\r\nHost: x\r\n"
+               b"Authorization: basic Zm9vOmJhcg==\r\n\r\n", REFUSED_OR_LEGAL, expected={200})
     hosts = [b"", b"[::1", b"x:y:z", b"\xff", b"a b", b"x:99999999999", b"x:-1",
              b"\x00", b"[::1]:", b"[]", b"x:", b":80", b"a@b", b"x" * 5000]
     for i, host in enumerate(hosts):
