@@ -6,12 +6,42 @@ L{MemoryDaemon} wraps an L{HttpDaemon} whose connections are Twisted
 L{StringTransport}s and whose timers run on a L{MemoryReactorClock}: a
 test sends raw request bytes, reads parsed responses, makes the client
 slow (C{block()}/C{unblock()}) or makes it go away (C{disconnect()}),
-and advances time with C{clock.advance()}.
+and advances time with C{clock.advance()}.  Inside C{with MemoryDaemon(...)}
+jobs, agents and their timers run on that clock too.
+
+A worked example, for pytest or trial alike::
+
+    import netsvc_twisted as netsvc
+    from netsvc_twisted.testing import MemoryDaemon
+
+    class Later(netsvc.HttpServlet):
+        def processRequest(self):
+            self.sendResponse(200)
+            self.sendHeader("Content-Type", "text/plain")
+            self.endHeaders()
+            self.job = netsvc.Job(self.finish)
+            self.job.schedule()
+
+        def finish(self):
+            self.sendContent("done")
+            self.endContent()
+
+    def test_later():
+        with MemoryDaemon.forServlet(Later) as daemon:
+            connection = daemon.connect()
+            connection.request("GET", "/")
+            assert connection.replies() == []  # the job has not run yet
+            daemon.settle()
+            [reply] = connection.replies()
+            assert (reply.status, reply.body) == (200, b"done")
+
+For end-to-end tests over 127.0.0.1 the pytest plugin
+L{netsvc_twisted.pytest_plugin} offers the C{netsvc_daemon} fixture.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -22,8 +52,16 @@ from twisted.python.failure import Failure
 
 from netsvc_twisted._daemon import HttpDaemon
 from netsvc_twisted._dispatcher import usingReactor
+from netsvc_twisted._server import HttpServer
 
-__all__ = ["MemoryDaemon", "MemoryConnection", "HttpReply", "parseResponses"]
+__all__ = [
+    "MemoryDaemon",
+    "MemoryConnection",
+    "HttpReply",
+    "parseResponses",
+    "encodeRequest",
+    "servletServer",
+]
 
 
 @attrs.define
@@ -127,6 +165,20 @@ class MemoryConnection:
     def send(self, data: bytes) -> None:
         self.protocol.dataReceived(data)
 
+    def request(
+        self,
+        method: str = "GET",
+        path: str = "/",
+        body: bytes = b"",
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+    ) -> None:
+        """
+        Send one request (see L{encodeRequest}) without waiting for the
+        response: read it later with L{replies}, after advancing the clock
+        or settling the jobs a servlet scheduled.
+        """
+        self.send(encodeRequest(method, path, body, headers))
+
     def received(self) -> bytes:
         """
         Bytes written to the client since the last call.
@@ -162,13 +214,19 @@ class MemoryConnection:
         self.channel.resumeProducing()
 
     def disconnect(self) -> None:
+        """
+        The client went away: the servlet is destroyed and further
+        response calls are no-ops.
+        """
         self.transport.disconnected = True
         self.protocol.connectionLost(Failure(ConnectionDone("client went away")))
 
 
 class MemoryDaemon:
     """
-    An L{HttpDaemon} driven in memory.
+    An L{HttpDaemon} driven in memory: C{servers} maps mount paths to
+    server objects; C{clock} runs the daemon's timers (idle, stall and
+    drain timeouts) and, inside a C{with} block, the event system's.
     """
 
     def __init__(
@@ -195,8 +253,29 @@ class MemoryDaemon:
     def __exit__(self, *exc_info: Any) -> None:
         self._eventSystem.__exit__(*exc_info)
 
+    @classmethod
+    def forServlet(cls, servletFactory: Callable[..., Any], path: str = "/") -> MemoryDaemon:
+        """
+        A daemon serving one servlet class (or any C{factory(session)})
+        at C{path}, for tests that have no server object of their own.
+        """
+        return cls({path: servletServer(servletFactory)})
+
     def attach(self, path: str, server: Any) -> None:
         self.daemon.attach(path, server)
+
+    def settle(self, maxTurns: int = 10000) -> int:
+        """
+        Run every job and timer due now, including those they schedule
+        for now in turn, without moving the clock; return how many
+        reactor turns that took.  A servlet that keeps scheduling work
+        (a producer nobody blocks) raises L{RuntimeError} after
+        C{maxTurns}.
+        """
+        for turn in range(maxTurns):
+            if not _runTurn(self.clock):
+                return turn
+        raise RuntimeError(f"still busy after {maxTurns} turns")
 
     def connect(self, host: str = "127.0.0.1") -> MemoryConnection | None:
         """
@@ -236,12 +315,45 @@ class MemoryDaemon:
         return replies[0]
 
 
+def _runTurn(clock: MemoryReactorClock) -> bool:
+    """
+    Run the calls due when the turn starts, as one reactor iteration does:
+    a C{callLater(0)} made meanwhile waits for the next turn, where
+    C{Clock.advance(0)} would run it at once and never return for work
+    that keeps rescheduling itself.
+    """
+    now = clock.seconds()
+    due = [call for call in clock.getDelayedCalls() if call.getTime() <= now]
+    for call in due:
+        if call.active():
+            clock.calls.remove(call)
+            call.called = 1
+            call.func(*call.args, **call.kw)
+    return bool(due)
+
+
+def servletServer(servletFactory: Callable[..., Any]) -> HttpServer:
+    """
+    An L{HttpServer} whose servlets are C{servletFactory(session)}.
+    """
+
+    class _ServletServer(HttpServer):
+        def servlet(self, session: Any) -> Any:
+            return servletFactory(session)
+
+    return _ServletServer()
+
+
 def encodeRequest(
     method: str,
     path: str,
     body: bytes = b"",
     headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
 ) -> bytes:
+    """
+    The bytes of an HTTP/1.1 request; adds C{Host} and C{Content-Length}
+    when missing.
+    """
     items = list(headers.items() if isinstance(headers, Mapping) else headers)
     names = {name.lower() for name, _ in items}
     if "host" not in names:

@@ -1,0 +1,60 @@
+# -*- test-case-name: tests.test_testing -*-
+"""
+A pytest plugin (the C{pytest11} entry point) with the C{netsvc_daemon}
+fixture: an L{HttpDaemon} listening on a free port of 127.0.0.1 for
+end-to-end tests, stopped (and drained) after the test.
+
+It needs pytest-twisted, which runs the reactor the daemon listens on;
+the import is deferred to the fixture so that installing netsvc_twisted
+never breaks a pytest run that does not use it.  Example::
+
+    import pytest_twisted
+    from twisted.internet import threads
+    import urllib.request
+
+    @pytest_twisted.ensureDeferred
+    async def test_hello(netsvc_daemon):
+        netsvc_daemon.attach("/", HelloServer())
+        url = f"http://127.0.0.1:{netsvc_daemon.port()}/"
+        body = await threads.deferToThread(lambda: urllib.request.urlopen(url).read())
+        assert body == b"Hi there."
+
+Blocking clients must run outside the reactor's thread (as above):
+the daemon is served by the same reactor the test runs under.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+#: The endpoint the fixture's daemon listens on: a free port, loopback only.
+LOCAL_ENDPOINT = "tcp:0:interface=127.0.0.1"
+
+
+def _blockon(d: Any) -> Any:
+    try:
+        import pytest_twisted
+    except ImportError:  # pragma: no cover - depends on the environment
+        pytest.fail("the netsvc_daemon fixture needs pytest-twisted (pip install pytest-twisted)")
+    return pytest_twisted.blockon(d)
+
+
+@pytest.fixture
+def netsvc_daemon() -> Iterator[Any]:
+    """
+    A started L{netsvc_twisted.HttpDaemon} on 127.0.0.1 with no server
+    attached yet: C{attach()} what the test needs, C{port()} tells where.
+    """
+    from netsvc_twisted import HttpDaemon
+
+    daemon = HttpDaemon(LOCAL_ENDPOINT)
+    _blockon(daemon.start())
+    if daemon.startFailure is not None:
+        pytest.fail(f"netsvc_daemon could not listen: {daemon.startFailure.getErrorMessage()}")
+    try:
+        yield daemon
+    finally:
+        _blockon(daemon.stop())
