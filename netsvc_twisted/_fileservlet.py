@@ -22,6 +22,7 @@ from netsvc_twisted._constants import CONNECTION_BLOCKED, CONNECTION_CLEARED
 from netsvc_twisted._ranges import (
     ByteRange, MultipartByteranges, evaluateConditions, formatHttpDate,
     ifRangeMatches, makeETag, parseRange)
+from netsvc_twisted._response import requestCallLater
 from netsvc_twisted._servlet import HttpServlet
 
 __all__ = ["FileServlet"]
@@ -170,9 +171,8 @@ class FileServlet(HttpServlet):
 
     def _schedule(self) -> None:
         if self._pending is None and self._segments and not self._blocked:
-            from twisted.internet import reactor
-
-            self._pending = reactor.callLater(0, self._pump)
+            callLater = requestCallLater(self._response.request)
+            self._pending = callLater(0, self._pump)
 
     def _cancel(self) -> None:
         pending, self._pending = self._pending, None

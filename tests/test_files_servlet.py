@@ -299,3 +299,27 @@ async def test_blocked_client_pauses_reading(daemons, tmp_path):
     assert statuses[:2] == [netsvc.CONNECTION_BLOCKED, netsvc.CONNECTION_CLEARED]
     # When the connection first blocked, most of the file was still unread.
     assert seen[0][1] < size // 2
+
+
+def test_in_memory_the_file_streams_on_the_daemons_clock(tmp_path):
+    """Under netsvc_twisted.testing the pump runs on the test's clock, a
+    block per turn: a blocked client stops it (after at most the block of
+    the turn that was already due) until it reads again."""
+    from netsvc_twisted._fileservlet import BLOCK_SIZE
+    from netsvc_twisted.testing import MemoryDaemon
+
+    data = DATA * 10
+    path = tmp_path / "large.bin"
+    path.write_bytes(data)
+    daemon = MemoryDaemon({"/": OneFile(str(path))})
+    connection = daemon.connect()
+    connection.request("GET", "/")
+    head = len(connection.transport.value()) - BLOCK_SIZE
+    connection.block()
+    daemon.settle()
+    assert len(connection.transport.value()) <= head + 2 * BLOCK_SIZE
+    assert connection.replies() == []
+    connection.unblock()
+    assert daemon.settle() >= (len(data) // BLOCK_SIZE) - 2
+    [reply] = connection.replies()
+    assert reply.status == 200 and reply.body == data
