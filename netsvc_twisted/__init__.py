@@ -23,6 +23,7 @@ from netsvc_twisted._logging import (
     logException,
 )
 from netsvc_twisted._modulecache import ModuleCache
+from netsvc_twisted._monitor import Monitor
 from netsvc_twisted._plugins import FilePlugin, PythonPlugin
 from netsvc_twisted._netrpc_servlet import RpcServlet
 from netsvc_twisted._resource import ServletResource

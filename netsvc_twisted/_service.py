@@ -20,7 +20,13 @@ from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from netsvc_twisted._agent import Agent
+from netsvc_twisted._monitor import (
+    Monitor,
+    groupJoined,
+    groupLeft,
+    serviceAvailable,
+    serviceWithdrawn,
+)
 from netsvc_twisted._constants import (
     CLIENT_SERVICE_UNAVAILABLE,
     CLIENT_SERVICE_UNAVAILABLE_MESSAGE,
@@ -163,11 +169,12 @@ def _arityError(method: Callable, count: int) -> str | None:
     return f"Expected {required}-{total} arguments, received {count}."
 
 
-class Service(Agent):
+class Service(Monitor):
     """
     A named service.  Subclass it, export methods, join groups; gateways
     attached to a daemon then make the methods callable over HTTP.  It is
-    also an L{Agent}, so timers can complete suspended responses.
+    also a L{Monitor} (an L{Agent}), so timers can complete suspended
+    responses and it can watch other services come and go.
 
     C{exposeTracebacks}: when a method raises, the failure's details are
     C{"<type>: <message>"} and the traceback goes to the log; true sends
@@ -179,7 +186,7 @@ class Service(Agent):
     def __init__(
         self, name: str = "", audience: str = "*", visibility: int = SERVICE_VISIBLE
     ) -> None:
-        Agent.__init__(self)
+        Monitor.__init__(self)
         self._binding = ServiceBinding(name, audience)
         self._binding._service = self
         self._visibility = visibility
@@ -189,6 +196,7 @@ class Service(Agent):
         self._suspended: dict[str, ServiceRequest] = {}
         self._destroyed = False
         registry.announce(self)
+        serviceAvailable(self)
 
     # Identity and groups.
 
@@ -210,9 +218,13 @@ class Service(Agent):
     def joinGroup(self, group: str) -> None:
         if group not in self._groups:
             self._groups.append(group)
+            if not self._destroyed:
+                groupJoined(self, group)
 
     def leaveGroup(self, group: str) -> None:
         if group in self._groups:
+            if not self._destroyed:
+                groupLeft(self, group)
             self._groups.remove(group)
 
     # Exported methods.
@@ -313,11 +325,12 @@ class Service(Agent):
         Withdraw the service and cancel its agent callbacks; unanswered
         calls fail (57, withdrawn).
         """
-        Agent.destroyAgent(self)
+        Monitor.destroyAgent(self)
         if self._destroyed:
             return
         self._destroyed = True
         registry.withdraw(self)
+        serviceWithdrawn(self)
         self._suspended.clear()
         for request in list(self._pending.values()):
             request.fail(ServiceWithdrawn())

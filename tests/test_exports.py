@@ -9,7 +9,7 @@ OSE_NAMES = """
 HttpDaemon HttpServer HttpServlet ErrorServlet EchoServlet RedirectServlet
 RedirectServer FileServlet FileServer FilePlugin PythonPlugin ModuleCache
 FormServlet WsgiServlet WsgiServer RpcGateway RpcServlet HttpBridge Service
-LocalService Logger Dispatcher Job Agent ServiceFailure AddressInvalid
+LocalService Logger Dispatcher Job Agent Monitor ServiceFailure AddressInvalid
 ServiceUnavailable TransportFailure AuthenticationFailure Boolean Binary Date
 DateTime Time Duration Opaque logException exceptionDetails exceptionDescription
 terminate lookupEnviron mergeEnviron expandEnviron uniqueId
