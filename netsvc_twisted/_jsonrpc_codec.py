@@ -117,18 +117,53 @@ def toJsonable(
     return _fromTyped(*scalar)
 
 
-def _dumps(document: dict) -> bytes:
+def _dumps(document: dict | list) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode(
         "utf-8"
     )
 
 
+#: Most calls one JSON-RPC 2.0 batch may carry.
+MAXIMUM_BATCH = 100
+
+
+def loadsRequest(data: bytes) -> JsonCall | list[JsonCall | JsonDecodingError]:
+    """
+    Decode a request, or a JSON-RPC 2.0 batch (an array) into its calls
+    and, in their places, the errors of the members that are not calls.
+    L{JsonDecodingError} when the whole body is unusable.
+    """
+    document = _loadsDocument(data)
+    if not isinstance(document, list):
+        return _callOf(document)
+    if not document:
+        raise JsonDecodingError("empty batch", None, "2.0")
+    if len(document) > MAXIMUM_BATCH:
+        raise JsonDecodingError(f"more than {MAXIMUM_BATCH} calls in a batch", None, "2.0")
+    members: list[JsonCall | JsonDecodingError] = []
+    for member in document:
+        try:
+            members.append(_callOf(member))
+        except JsonDecodingError as e:
+            if not isinstance(member, dict):
+                e.version = "2.0"  # a batch is a 2.0 request
+            members.append(e)
+    return members
+
+
 def loadsCall(data: bytes) -> JsonCall:
-    """Decode a request; L{JsonDecodingError} when it is not one."""
+    """Decode a single request; L{JsonDecodingError} when it is not one."""
+    return _callOf(_loadsDocument(data))
+
+
+def _loadsDocument(data: bytes) -> Any:
     try:
-        document = json.loads(data)
+        return json.loads(data)
     except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise JsonDecodingError(str(e) or type(e).__name__) from e
+
+
+def _callOf(document: Any) -> JsonCall:
     if not isinstance(document, dict):
         raise JsonDecodingError("request must be a JSON object")
     version = "2.0" if document.get("jsonrpc") == "2.0" else "1.0"
@@ -154,13 +189,28 @@ def loadsCall(data: bytes) -> JsonCall:
 def dumpsResult(
     call: JsonCall, value: Any, encodeObject: Callable[[Any], tuple] | None = None
 ) -> bytes:
+    return _dumps(resultDocument(call, value, encodeObject))
+
+
+def resultDocument(
+    call: JsonCall, value: Any, encodeObject: Callable[[Any], tuple] | None = None
+) -> dict:
     result = toJsonable(value, encodeObject)
     if call.version == "2.0":
-        return _dumps({"jsonrpc": "2.0", "result": result, "id": call.id})
-    return _dumps({"result": result, "error": None, "id": call.id})
+        return {"jsonrpc": "2.0", "result": result, "id": call.id}
+    return {"result": result, "error": None, "id": call.id}
 
 
 def dumpsFailure(failure: ServiceFailure, id: Any = None, version: str = "1.0") -> bytes:
+    return _dumps(failureDocument(failure, id, version))
+
+
+def dumpsDocument(document: dict | list) -> bytes:
+    """An answer document, or a batch's list of them, as UTF-8 JSON."""
+    return _dumps(document)
+
+
+def failureDocument(failure: ServiceFailure, id: Any = None, version: str = "1.0") -> dict:
     if id is _MISSING:
         id = None
     if version == "2.0":
@@ -169,14 +219,14 @@ def dumpsFailure(failure: ServiceFailure, id: Any = None, version: str = "1.0") 
             "message": failure.description,
             "data": {"origin": failure.origin, "details": failure.details},
         }
-        return _dumps({"jsonrpc": "2.0", "error": error, "id": id})
+        return {"jsonrpc": "2.0", "error": error, "id": id}
     error = {
         "error": failure.error,
         "description": failure.description,
         "origin": failure.origin,
         "details": failure.details,
     }
-    return _dumps({"result": None, "error": error, "id": id})
+    return {"result": None, "error": error, "id": id}
 
 
 def dumpsCall(

@@ -232,6 +232,48 @@ async def test_jsonrpc(daemons, cleanServices):
 
 
 @pytest_twisted.ensureDeferred
+async def test_jsonrpcBatch(daemons, cleanServices):
+    """A JSON-RPC 2.0 batch: an array of answers in request order, without
+    the notifications; members that are not calls get the decoding fault;
+    a batch of notifications only is a 204; an empty or oversized batch is
+    one decoding fault."""
+    Validator()
+    port = await gateway(daemons, {"/json": netsvc_twisted.json.RpcGateway("web-services")})
+
+    async def post(document):
+        reply = await fetch(port, "POST", "/json/validator", json.dumps(document).encode(),
+                            {"Content-Type": "application/json"})
+        return reply.status, (json.loads(reply.body) if reply.body else None)
+
+    status, answers = await post([
+        {"jsonrpc": "2.0", "method": "add", "params": [1, 2], "id": "a"},
+        {"jsonrpc": "2.0", "method": "add", "params": [5, 5]},
+        {"jsonrpc": "2.0", "method": "missing", "id": "b"},
+        7,
+        {"jsonrpc": "2.0", "method": "echo", "params": ["é"], "id": 3},
+        {"method": "add", "params": [2, 2], "id": "old"},
+    ])
+    assert status == 200
+    assert answers == [
+        {"jsonrpc": "2.0", "result": 3, "id": "a"},
+        {"jsonrpc": "2.0", "id": "b", "error": {
+            "code": 55, "message": "Method Unavailable",
+            "data": {"origin": "netsvc", "details": ""}}},
+        {"jsonrpc": "2.0", "id": None, "error": {
+            "code": 54, "message": "Request Decoding Error",
+            "data": {"origin": "netsvc.jsonrpc", "details": "request must be a JSON object"}}},
+        {"jsonrpc": "2.0", "result": ["é"], "id": 3},
+        {"result": 4, "error": None, "id": "old"},
+    ]
+    assert await post([{"jsonrpc": "2.0", "method": "add", "params": [1, 1]}]) == (204, None)
+    for batch, details in (([], "empty batch"),
+                           ([1] * 101, "more than 100 calls in a batch")):
+        status, answer = await post(batch)
+        assert (status, answer["error"]["code"], answer["error"]["data"]["details"]) == (
+            200, 54, details)
+
+
+@pytest_twisted.ensureDeferred
 async def test_bodies(daemons, cleanServices):
     Validator()
     small = RpcGateway("web-services")
