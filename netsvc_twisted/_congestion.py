@@ -26,6 +26,7 @@ from netsvc_twisted._constants import (
     CONNECTION_CLEARED,
 )
 
+from netsvc_twisted._h2 import streamQueued
 from netsvc_twisted._response import requestCallLater
 
 if TYPE_CHECKING:
@@ -61,6 +62,18 @@ def bufferedBytes(transport: Any) -> int | None:
         return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
     except AttributeError:
         return None
+
+
+def heldBytes(channel: Any) -> int | None:
+    """
+    Response bytes the request's channel still holds: its transport's
+    buffer, or under HTTP/2 (an C{H2Stream}, which has no transport) what
+    the stream has queued behind flow control.
+    """
+    transport = channel.transport
+    if transport is None:
+        return streamQueued(channel)
+    return bufferedBytes(transport)
 
 
 @implementer(IPushProducer)
@@ -110,7 +123,7 @@ class CongestionBridge:
         if self.pending and not self.paused:
             # Transports that cannot tell (TLS, test transports) count as
             # drained while Twisted has not paused us.
-            if not bufferedBytes(self.response.request.channel.transport):
+            if not heldBytes(self.response.request.channel):
                 self._drained()
 
     def blockWritten(self) -> None:
@@ -134,7 +147,7 @@ class CongestionBridge:
         self._drainCheck = None
         if self.paused or self.servlet is None:
             return
-        if not bufferedBytes(self.response.request.channel.transport):
+        if not heldBytes(self.response.request.channel):
             self._drained()
         elif self.backlog:
             self._drainCheck = self._callLater(DRAIN_POLL, self._checkDrained)

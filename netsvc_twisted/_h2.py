@@ -1,0 +1,299 @@
+# -*- test-case-name: tests.test_http2 -*-
+"""
+HTTP/2 underneath L{HttpDaemon}, when Twisted's h2 support is installed
+and TLS negotiates C{h2} with ALPN.
+
+Twisted swaps the connection's L{ServletChannel} for an C{H2Connection}
+once ALPN has chosen C{h2}; each request then has an C{H2Stream} as its
+channel.  This module keeps the daemon's view of its connections right
+across that swap (graceful drain, connection count) and smooths over
+what HTTP/2 forbids:
+
+ - L{ServletChannelProtocol} builds a L{ServletH2Connection} instead of
+   Twisted's own, and moves the connection from the old channel to it in
+   the site's connection set, so C{stop()} drains HTTP/2 connections too
+   (the old channel never hears C{connectionLost()} after the swap).
+ - L{ServletH2Connection} drops connection-specific response headers
+   (C{Connection}, C{Keep-Alive}, C{Transfer-Encoding}...) that a servlet
+   written for HTTP/1 may send: HTTP/2 forbids them and h2 would refuse
+   the whole header block.  C{closeWhenIdle()} sends GOAWAY once the
+   streams in progress are done.
+ - L{streamQueued} tells the congestion bridge how much of a stream's
+   response is still queued behind HTTP/2 flow control.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.logger import Logger
+from twisted.web import http
+
+try:
+    from twisted.web._http2 import _END_STREAM_SENTINEL, H2Connection
+except ImportError:  # h2 is not installed: HTTP/1.1 only.
+    H2Connection = _END_STREAM_SENTINEL = None
+
+_log = Logger(namespace="netsvc.http")
+
+#: Bytes queued on a stream that pause its producer (an HTTP/1.1
+#: transport's buffer size) and below which it resumes (one frame).
+STREAM_BUFFER = 65536
+RESUME_BELOW = 16384
+#: Response headers that HTTP/2 forbids (RFC 9113 8.2.2).
+CONNECTION_HEADERS = frozenset(
+    (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
+)
+
+
+def isStream(channel: Any) -> bool:
+    """
+    Whether C{channel} is an HTTP/2 stream rather than an HTTP/1 channel.
+    """
+    return getattr(channel, "streamID", None) is not None and hasattr(channel, "_conn")
+
+
+def streamQueued(channel: Any) -> int | None:
+    """
+    Response bytes an HTTP/2 stream holds that the connection has not
+    framed yet (waiting for the flow-control window or its turn), or
+    L{None} when C{channel} is not a live HTTP/2 stream.
+    """
+    conn = getattr(channel, "_conn", None)
+    queues = getattr(conn, "_outboundStreamQueues", None)
+    if queues is None:
+        return None
+    queue = queues.get(getattr(channel, "streamID", None))
+    if queue is None:
+        return 0
+    return sum(len(chunk) for chunk in queue if chunk is not _END_STREAM_SENTINEL)
+
+
+def writeRawResponse(request: Any, raw: bytes) -> bool:
+    """
+    C{sendComplete(raw)} on an HTTP/2 stream, which has no raw bytes: the
+    HTTP/1 response is parsed and its status, headers and body written the
+    HTTP/2 way (connection-specific headers dropped, a chunked body
+    decoded, a body cut at its Content-Length).  False, with nothing
+    written, when C{raw} does not parse as an HTTP/1 response.
+    """
+    head, separator, body = raw.partition(b"\r\n\r\n")
+    if not separator:
+        head, separator, body = raw.partition(b"\n\n")
+    lines = head.replace(b"\r\n", b"\n").split(b"\n")
+    status = lines[0].split(b" ", 2)
+    if (not separator or len(status) < 2 or not status[0].startswith(b"HTTP/")
+            or not status[1].isdigit() or len(status[1]) != 3):
+        return False
+    fields = []
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon or not name.strip():
+            return False
+        fields.append((name.strip().lower(), value.strip()))
+    names = {name for name, _ in fields}
+    if b"chunked" in b"".join(v.lower() for n, v in fields if n == b"transfer-encoding"):
+        body = _dechunk(body)
+        if body is None:
+            return False
+        fields = [(n, v) for n, v in fields if n != b"content-length"]
+    elif b"content-length" in names:
+        length = dict(fields)[b"content-length"]
+        if length.isdigit():
+            body = body[: int(length)]
+    request.setResponseCode(int(status[1]), status[2] if len(status) > 2 else None)
+    headers = request.responseHeaders
+    for name, _ in list(headers.getAllRawHeaders()):
+        headers.removeHeader(name)  # Verbatim: only the servlet's headers.
+    for name, value in fields:
+        if name not in CONNECTION_HEADERS:
+            headers.addRawHeader(name, value)
+    request.write(body)
+    return True
+
+
+def _dechunk(body: bytes) -> bytes | None:
+    parts, position = [], 0
+    while True:
+        end = body.find(b"\r\n", position)
+        if end < 0:
+            return None
+        size = body[position:end].split(b";", 1)[0].strip()
+        try:
+            length = int(size, 16)
+        except ValueError:
+            return None
+        if length == 0:
+            return b"".join(parts)
+        start = end + 2
+        parts.append(body[start:start + length])
+        position = start + length + 2
+
+
+if H2Connection is not None:
+
+    class ServletH2Connection(H2Connection):
+        """
+        An HTTP/2 connection that the daemon can drain and count.
+        """
+
+        _closing = False
+        _closed = False
+
+        def writeHeaders(self, version, code, reason, headers, streamID):
+            kept = [(name, value) for name, value in headers
+                    if name.lower() not in CONNECTION_HEADERS]
+            if len(kept) != len(headers):
+                _log.debug("Connection-specific response headers dropped under HTTP/2")
+            super().writeHeaders(version, code, reason, kept, streamID)
+
+        # Twisted pauses a stream's producer only when the stream's
+        # flow-control window is used up, and sends one frame per reactor
+        # turn.  A servlet writing faster than that, to a client with wide
+        # windows (httpx opens 16 MiB per stream), would pile its whole
+        # response up in the stream's queue.  So a stream is also paused
+        # while it has STREAM_BUFFER bytes queued or the transport is full,
+        # and resumed once its queue is nearly empty, the transport has
+        # room and the window allows: what an HTTP/1.1 transport does for
+        # its request's producer.
+
+        def writeDataToStream(self, streamID, data):
+            super().writeDataToStream(streamID, data)
+            if self._queued(streamID) >= STREAM_BUFFER:
+                stream = self.streams.get(streamID)
+                if stream is not None:
+                    stream.flowControlBlocked()
+
+        def _queued(self, streamID) -> int:
+            queue = self._outboundStreamQueues.get(streamID)
+            if not queue:
+                return 0
+            return sum(len(chunk) for chunk in queue if chunk is not _END_STREAM_SENTINEL)
+
+        def _window(self, streamID) -> int:
+            try:
+                return self.conn.local_flow_control_window(streamID)
+            except Exception:  # Closed in h2 already: nothing to send.
+                return 0
+
+        def _wakeStreams(self) -> None:
+            if self._consumerBlocked is not None or not self._stillProducing:
+                return
+            for stream in list(self.streams.values()):
+                if (stream.producer is not None and not stream._producerProducing
+                        and self._queued(stream.streamID) < RESUME_BELOW):
+                    # Resumes it only if its window has room.
+                    stream.windowUpdated()
+
+        def _sendPrioritisedData(self, *args):
+            super()._sendPrioritisedData(*args)
+            # Twisted keeps a stream with queued data but no window in its
+            # priority tree: its loop then sends nothing every reactor turn
+            # (a busy loop for as long as the client keeps the window
+            # shut).  Such streams leave the tree until a WINDOW_UPDATE.
+            queues = self._outboundStreamQueues
+            for streamID in list(self.streams):
+                if queues.get(streamID) and self._window(streamID) <= 0:
+                    self.priority.block(streamID)
+            self._wakeStreams()
+
+        def pauseProducing(self):
+            super().pauseProducing()
+            for stream in list(self.streams.values()):
+                stream.flowControlBlocked()
+
+        def resumeProducing(self):
+            super().resumeProducing()
+            self._wakeStreams()
+
+        def _handleWindowUpdate(self, event):
+            # Twisted's, with the streams woken through _wakeStreams().
+            queues = self._outboundStreamQueues
+            streamID = event.stream_id
+            if streamID and streamID not in self.streams:
+                return  # A late WINDOW_UPDATE for a finished stream.
+            unblocked = None
+            for candidate in (streamID,) if streamID else list(self.streams):
+                if queues.get(candidate) and self._window(candidate) > 0:
+                    self.priority.unblock(candidate)
+                    unblocked = candidate
+            if unblocked is not None and self._sendingDeferred is not None:
+                # The loop waits for data: there is some again.
+                d, self._sendingDeferred = self._sendingDeferred, None
+                d.callback(unblocked)
+            self._wakeStreams()
+
+        def closeWhenIdle(self) -> None:
+            """
+            Say GOAWAY and close now if no stream is in progress, else once
+            the last one is done.
+            """
+            self._closing = True
+            if not self.streams:
+                self._goAway()
+
+        def _requestDone(self, streamID):
+            super()._requestDone(streamID)
+            if self._closing and not self.streams and self._stillProducing:
+                self._goAway()
+
+        def _goAway(self) -> None:
+            if self._closed or self.transport is None:
+                return
+            self._closed = True
+            try:
+                self.conn.close_connection()
+                self._tryToWriteControlData()
+            except Exception:
+                _log.failure("Sending GOAWAY failed")
+            self.transport.loseConnection()
+
+        def connectionLost(self, reason, _cancelTimeouts=True):
+            super().connectionLost(reason, _cancelTimeouts)
+            site = self.site
+            if site is not None and hasattr(site, "channelClosed"):
+                site.channelClosed(self)
+
+else:  # pragma: no cover - h2 missing
+    ServletH2Connection = None
+
+
+class ServletChannelProtocol(http._GenericHTTPChannelProtocol):
+    """
+    Twisted's protocol switch between HTTP/1.1 and HTTP/2, building a
+    L{ServletH2Connection} when ALPN chose C{h2}.
+    """
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._negotiatedProtocol is None and ServletH2Connection is not None:
+            transport = self._channel.transport
+            negotiated = getattr(transport, "negotiatedProtocol", None)
+            if negotiated == b"h2":
+                self._switchToH2(transport)
+        return super().dataReceived(data)
+
+    def _switchToH2(self, transport: Any) -> None:
+        # What Twisted's _GenericHTTPChannelProtocol does, with our class,
+        # and with the site's connection set kept right.
+        old = self._channel
+        networkProducer = old._networkProducer
+        networkProducer.unregisterProducer()
+        old.setTimeout(None)
+        channel = ServletH2Connection(getattr(self._site, "reactor", None))
+        channel.requestFactory = self._requestFactory
+        channel.site = self._site
+        channel.factory = self._factory
+        channel.timeOut = self._timeOut
+        if self._callLater is not None:
+            channel.callLater = self._callLater
+        self._channel = channel
+        connections = getattr(self._site, "connections", None)
+        if connections is not None:
+            connections.discard(old)
+            connections.add(channel)
+        channel.makeConnection(transport)
+        networkProducer.registerProducer(channel, True)
+        self._negotiatedProtocol = b"h2"
+        if getattr(old, "_closing", False):
+            # A drain started before the first bytes arrived.
+            channel.closeWhenIdle()
