@@ -10,6 +10,11 @@ dispatcher ran the jobs in and returns when no jobs remain:
     bye
     override
     idle
+
+``twistd -n netsvc --config examples/event_system.py`` prints the same
+into the twistd log.  There ``Dispatcher().run()`` returns at once and
+twistd runs the reactor, which would go on with nothing to do, so a last
+idle job stops it and twistd exits.
 """
 
 import netsvc_twisted as netsvc
@@ -39,5 +44,17 @@ cancelled = netsvc.Job(callback, ("never printed",))
 cancelled.schedule(netsvc.STANDARD_JOB)
 cancelled.cancel()
 
+
+def end():
+    # Run as a program, run() below returns by itself once no jobs remain
+    # (this one included); under twistd it has returned already: stop.
+    if not dispatching:
+        dispatcher.stop()
+
+
+dispatcher.schedule(end, netsvc.IDLE_JOB)
+
 # Only jobs are used, so run() returns once they have all run.
+dispatching = True
 dispatcher.run()
+dispatching = False

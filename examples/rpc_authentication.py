@@ -2,17 +2,25 @@
 E22 (OSE Python Manual p. 114): an RPC gateway that wants a login, on a
 daemon that only accepts connections from an allow-list of hosts.
 
-Run with ``python examples/rpc_authentication.py [port]``; it prints:
+Run as a program, ``python examples/rpc_authentication.py [port]``, it
+serves on 127.0.0.1 (port 0, the default, picks a free one), calls the
+gateway from a client thread without, with wrong and with right
+credentials, prints what it got and exits:
 
     no credentials: AuthenticationFailure 401
     wrong password: AuthenticationFailure 401
     admin/secret: ['hello']
+
+Under ``twistd -n netsvc --config examples/rpc_authentication.py [port]``
+it makes the same calls once, printing into the twistd log, and the
+gateway serves on until twistd stops (SIGTERM).
 """
 
+import signal
 import sys
 
-from twisted.internet import task, threads
-from twisted.internet.defer import ensureDeferred
+from twisted.internet import threads
+from twisted.python.failure import Failure
 
 import netsvc_twisted as netsvc
 from netsvc_twisted import netrpc
@@ -52,17 +60,45 @@ def client(url):
             print(f"{label}:", type(failure).__name__, failure.error)
 
 
-async def main(reactor, port="0"):
-    Validator()
-    daemon = HttpDaemon(f"tcp:{port}:interface=127.0.0.1")
-    daemon.attach("/service", RpcGateway("web-services"))
-    await daemon.start()
-    try:
-        await threads.deferToThread(
-            client, f"http://127.0.0.1:{daemon.port()}/service/validator")
-    finally:
-        await daemon.stop()
+def demo(listening, daemon):
+    """Once the daemon listens, call it from a client thread."""
+    if listening is None:
+        return daemon.startFailure
+    return threads.deferToThread(client, f"http://127.0.0.1:{daemon.port()}/service/validator")
+
+
+#: True while Dispatcher().run() below runs the reactor, which it does only
+#: when the script runs as a program: under twistd run() returns at once.
+dispatching = False
+
+
+def finish(result):
+    """
+    The demo is over (or the daemon could not listen).  Run as a program,
+    end with status 0, or 1 after a failure; under twistd serve on.
+    """
+    if isinstance(result, Failure):
+        result.printTraceback(sys.stderr)
+    status = 1 if isinstance(result, Failure) else 0
+    netsvc.Dispatcher().schedule(lambda: end(status))
+
+
+def end(status):
+    # A job runs from the reactor, so by now run() either runs it (a
+    # program: the daemon drains as the reactor stops) or has returned.
+    if dispatching:
+        sys.exit(status)
 
 
 if __name__ == "__main__":
-    task.react(lambda reactor, *args: ensureDeferred(main(reactor, *args)), sys.argv[1:])
+    dispatcher = netsvc.Dispatcher()
+    dispatcher.monitor(signal.SIGINT)
+    dispatcher.monitor(signal.SIGTERM)
+    Validator()
+    port = sys.argv[1] if len(sys.argv) > 1 else "0"
+    daemon = HttpDaemon(f"tcp:{port}:interface=127.0.0.1")
+    daemon.attach("/service", RpcGateway("web-services"))
+    daemon.start().addCallback(demo, daemon).addBoth(finish)
+    dispatching = True
+    dispatcher.run()
+    dispatching = False

@@ -3,18 +3,26 @@ E21 (OSE Python Manual p. 113): what a client sees when a call cannot be
 made.  A URL that is not http gives ``AddressInvalid``, a service that does
 not exist gives ``ServiceUnavailable``; both are ``ServiceFailure``s.
 
-Run with ``python examples/rpc_client_errors.py [port]``; it prints:
+Run as a program, ``python examples/rpc_client_errors.py [port]``, it
+serves an empty gateway on 127.0.0.1 (port 0, the default, picks a free
+one), makes the failing calls from a client thread, prints what it got
+and exits:
 
     AddressInvalid 45 True
     ServiceUnavailable 404 True
     ServiceUnavailable 46 True
+
+Under ``twistd -n netsvc --config examples/rpc_client_errors.py [port]``
+it makes the same calls once, printing into the twistd log, and the
+gateway serves on until twistd stops (SIGTERM).
 """
 
+import signal
 import socket
 import sys
 
-from twisted.internet import task, threads
-from twisted.internet.defer import ensureDeferred
+from twisted.internet import threads
+from twisted.python.failure import Failure
 
 import netsvc_twisted as netsvc
 from netsvc_twisted import netrpc
@@ -28,7 +36,10 @@ def report(call):
               isinstance(failure, netsvc.ServiceFailure))
 
 
-def client(base, closedPort):
+def client(base):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closedPort = s.getsockname()[1]
     report(lambda: netrpc.RemoteService("ftp://127.0.0.1/service/validator").echo(1))
     report(lambda: netrpc.RemoteService(base + "/service/nobody").echo(1))
     # Nothing listens there: the connection itself fails.
@@ -36,18 +47,44 @@ def client(base, closedPort):
         f"http://127.0.0.1:{closedPort}/service/validator").echo(1))
 
 
-async def main(reactor, port="0"):
-    daemon = netsvc.HttpDaemon(f"tcp:{port}:interface=127.0.0.1")
-    daemon.attach("/service", netsvc.RpcGateway("web-services"))
-    await daemon.start()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closedPort = s.getsockname()[1]
-    try:
-        await threads.deferToThread(client, f"http://127.0.0.1:{daemon.port()}", closedPort)
-    finally:
-        await daemon.stop()
+def demo(listening, daemon):
+    """Once the daemon listens, call it from a client thread."""
+    if listening is None:
+        return daemon.startFailure
+    return threads.deferToThread(client, f"http://127.0.0.1:{daemon.port()}")
+
+
+#: True while Dispatcher().run() below runs the reactor, which it does only
+#: when the script runs as a program: under twistd run() returns at once.
+dispatching = False
+
+
+def finish(result):
+    """
+    The demo is over (or the daemon could not listen).  Run as a program,
+    end with status 0, or 1 after a failure; under twistd serve on.
+    """
+    if isinstance(result, Failure):
+        result.printTraceback(sys.stderr)
+    status = 1 if isinstance(result, Failure) else 0
+    netsvc.Dispatcher().schedule(lambda: end(status))
+
+
+def end(status):
+    # A job runs from the reactor, so by now run() either runs it (a
+    # program: the daemon drains as the reactor stops) or has returned.
+    if dispatching:
+        sys.exit(status)
 
 
 if __name__ == "__main__":
-    task.react(lambda reactor, *args: ensureDeferred(main(reactor, *args)), sys.argv[1:])
+    dispatcher = netsvc.Dispatcher()
+    dispatcher.monitor(signal.SIGINT)
+    dispatcher.monitor(signal.SIGTERM)
+    port = sys.argv[1] if len(sys.argv) > 1 else "0"
+    daemon = netsvc.HttpDaemon(f"tcp:{port}:interface=127.0.0.1")
+    daemon.attach("/service", netsvc.RpcGateway("web-services"))
+    daemon.start().addCallback(demo, daemon).addBoth(finish)
+    dispatching = True
+    dispatcher.run()
+    dispatching = False

@@ -3,16 +3,25 @@ E23 (OSE Python Manual p. 114): two services with the same name in the
 same group.  The one announced first answers; once it is destroyed, the
 next one takes over.
 
-Run with ``python examples/rpc_duplicates.py [port]``; it prints:
+Run as a program, ``python examples/rpc_duplicates.py [port]``, it serves
+on 127.0.0.1 (port 0, the default, picks a free one), asks ``whoami``
+from a client thread, destroys the first service, asks again, prints the
+answers and exits:
 
     first
     second
+
+Under ``twistd -n netsvc --config examples/rpc_duplicates.py [port]`` it
+does the same once, printing into the twistd log; the gateway then serves
+on, the second service answering, until twistd stops (SIGTERM).
 """
 
+import signal
 import sys
 
-from twisted.internet import task, threads
+from twisted.internet import threads
 from twisted.internet.defer import ensureDeferred
+from twisted.python.failure import Failure
 
 import netsvc_twisted as netsvc
 from netsvc_twisted import netrpc
@@ -29,20 +38,53 @@ class Validator(netsvc.Service):
         return self.label
 
 
-async def main(reactor, port="0"):
-    first = Validator("first")
-    Validator("second")
-    daemon = netsvc.HttpDaemon(f"tcp:{port}:interface=127.0.0.1")
-    daemon.attach("/service", netsvc.RpcGateway("web-services"))
-    await daemon.start()
+async def calls(daemon, first):
     service = netrpc.RemoteService(f"http://127.0.0.1:{daemon.port()}/service/validator")
-    try:
-        print(await threads.deferToThread(service.whoami))
-        first.destroyService()
-        print(await threads.deferToThread(service.whoami))
-    finally:
-        await daemon.stop()
+    print(await threads.deferToThread(service.whoami))
+    first.destroyService()
+    print(await threads.deferToThread(service.whoami))
+
+
+def demo(listening, daemon, first):
+    """Once the daemon listens, call it from a client thread."""
+    if listening is None:
+        return daemon.startFailure
+    return ensureDeferred(calls(daemon, first))
+
+
+#: True while Dispatcher().run() below runs the reactor, which it does only
+#: when the script runs as a program: under twistd run() returns at once.
+dispatching = False
+
+
+def finish(result):
+    """
+    The demo is over (or the daemon could not listen).  Run as a program,
+    end with status 0, or 1 after a failure; under twistd serve on.
+    """
+    if isinstance(result, Failure):
+        result.printTraceback(sys.stderr)
+    status = 1 if isinstance(result, Failure) else 0
+    netsvc.Dispatcher().schedule(lambda: end(status))
+
+
+def end(status):
+    # A job runs from the reactor, so by now run() either runs it (a
+    # program: the daemon drains as the reactor stops) or has returned.
+    if dispatching:
+        sys.exit(status)
 
 
 if __name__ == "__main__":
-    task.react(lambda reactor, *args: ensureDeferred(main(reactor, *args)), sys.argv[1:])
+    dispatcher = netsvc.Dispatcher()
+    dispatcher.monitor(signal.SIGINT)
+    dispatcher.monitor(signal.SIGTERM)
+    first = Validator("first")
+    Validator("second")
+    port = sys.argv[1] if len(sys.argv) > 1 else "0"
+    daemon = netsvc.HttpDaemon(f"tcp:{port}:interface=127.0.0.1")
+    daemon.attach("/service", netsvc.RpcGateway("web-services"))
+    daemon.start().addCallback(demo, daemon, first).addBoth(finish)
+    dispatching = True
+    dispatcher.run()
+    dispatching = False

@@ -3,9 +3,12 @@ E25 (OSE Python Manual p. 123): several gateways on one daemon, next to a
 file server.  ``/service`` serves the group ``web-services``, ``/admin``
 the group ``admin-services``; the ``web-services`` group is also offered
 one protocol per path (``/netrpc``, ``/xmlrpc``, ``/json``; OSE's SOAP
-gateway is not part of this package).
+gateway is not part of this package).  ``/download`` serves this
+directory.
 
-Run with ``python examples/rpc_multiple_gateways.py [port]``; it prints:
+Run as a program, ``python examples/rpc_multiple_gateways.py [port]``, it
+serves on 127.0.0.1 (port 0, the default, picks a free one), calls each
+path from a client thread, prints what it got and exits:
 
     /download: 200
     /service: public
@@ -14,14 +17,19 @@ Run with ``python examples/rpc_multiple_gateways.py [port]``; it prints:
     /netrpc: public
     /xmlrpc: public
     /json: public
+
+Under ``twistd -n netsvc --config examples/rpc_multiple_gateways.py
+[port]`` it makes the same calls once, printing into the twistd log, and
+the daemon serves on until twistd stops (SIGTERM).
 """
 
 import os
+import signal
 import sys
 import urllib.request
 
-from twisted.internet import task, threads
-from twisted.internet.defer import ensureDeferred
+from twisted.internet import threads
+from twisted.python.failure import Failure
 
 import netsvc_twisted as netsvc
 import netsvc_twisted.json
@@ -57,9 +65,43 @@ def client(base):
     print("/json:", netrpc.json.RemoteService(f"{base}/json/public").hello())
 
 
-async def main(reactor, port="0"):
+def demo(listening, daemon):
+    """Once the daemon listens, call it from a client thread."""
+    if listening is None:
+        return daemon.startFailure
+    return threads.deferToThread(client, f"http://127.0.0.1:{daemon.port()}")
+
+
+#: True while Dispatcher().run() below runs the reactor, which it does only
+#: when the script runs as a program: under twistd run() returns at once.
+dispatching = False
+
+
+def finish(result):
+    """
+    The demo is over (or the daemon could not listen).  Run as a program,
+    end with status 0, or 1 after a failure; under twistd serve on.
+    """
+    if isinstance(result, Failure):
+        result.printTraceback(sys.stderr)
+    status = 1 if isinstance(result, Failure) else 0
+    netsvc.Dispatcher().schedule(lambda: end(status))
+
+
+def end(status):
+    # A job runs from the reactor, so by now run() either runs it (a
+    # program: the daemon drains as the reactor stops) or has returned.
+    if dispatching:
+        sys.exit(status)
+
+
+if __name__ == "__main__":
+    dispatcher = netsvc.Dispatcher()
+    dispatcher.monitor(signal.SIGINT)
+    dispatcher.monitor(signal.SIGTERM)
     Named("public", "web-services", "public")
     Named("admin", "admin-services", "admin")
+    port = sys.argv[1] if len(sys.argv) > 1 else "0"
     daemon = netsvc.HttpDaemon(f"tcp:{port}:interface=127.0.0.1")
     daemon.attach("/download", netsvc.FileServer(os.path.dirname(os.path.abspath(__file__))))
     daemon.attach("/service", netsvc.RpcGateway("web-services"))
@@ -67,12 +109,7 @@ async def main(reactor, port="0"):
     daemon.attach("/netrpc", netsvc.RpcGateway("web-services"))
     daemon.attach("/xmlrpc", netsvc_twisted.xmlrpc.RpcGateway("web-services"))
     daemon.attach("/json", netsvc_twisted.json.RpcGateway("web-services"))
-    await daemon.start()
-    try:
-        await threads.deferToThread(client, f"http://127.0.0.1:{daemon.port()}")
-    finally:
-        await daemon.stop()
-
-
-if __name__ == "__main__":
-    task.react(lambda reactor, *args: ensureDeferred(main(reactor, *args)), sys.argv[1:])
+    daemon.start().addCallback(demo, daemon).addBoth(finish)
+    dispatching = True
+    dispatcher.run()
+    dispatching = False

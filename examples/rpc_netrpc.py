@@ -6,18 +6,23 @@ A ``Validator`` service named ``validator`` joins the group
 ``/service``; a NET-RPC client calls ``echo`` and gets its arguments back
 as a list, types preserved.
 
-Run with ``python examples/rpc_netrpc.py [port]``: it serves on 127.0.0.1
-(port 0 picks a free one), makes the call from a client thread, prints
-the result and exits:
+Run as a program, ``python examples/rpc_netrpc.py [port]``, it serves on
+127.0.0.1 (port 0, the default, picks a free one), makes the call from a
+client thread once the daemon listens, prints the result and exits:
 
     [1, 1099511627776, 1.1, '1']
     int int float str
+
+Under ``twistd -n netsvc --config examples/rpc_netrpc.py [port]`` it makes
+the same call once, printing into the twistd log, and the gateway serves
+on until twistd stops (SIGTERM).
 """
 
+import signal
 import sys
 
-from twisted.internet import task, threads
-from twisted.internet.defer import ensureDeferred
+from twisted.internet import threads
+from twisted.python.failure import Failure
 
 import netsvc_twisted as netsvc
 from netsvc_twisted import netrpc
@@ -35,22 +40,50 @@ class Validator(netsvc.Service):
 
 def client(url):
     # 1L of the Python 2 original: an integer too big for 32 bits.
-    return netrpc.RemoteService(url).echo(1, 2**40, 1.1, "1")
+    result = netrpc.RemoteService(url).echo(1, 2**40, 1.1, "1")
+    print(result, flush=True)
+    print(*(type(value).__name__ for value in result), flush=True)
 
 
-async def main(reactor, port="0"):
-    Validator()
-    daemon = netsvc.HttpDaemon(f"tcp:{port}:interface=127.0.0.1")
-    daemon.attach("/service", netsvc.RpcGateway("web-services"))
-    await daemon.start()
-    url = f"http://127.0.0.1:{daemon.port()}/service/validator"
-    try:
-        result = await threads.deferToThread(client, url)
-        print(result)
-        print(*(type(value).__name__ for value in result))
-    finally:
-        await daemon.stop()
+def demo(listening, daemon):
+    """Once the daemon listens, call it from a client thread."""
+    if listening is None:
+        return daemon.startFailure
+    return threads.deferToThread(client, f"http://127.0.0.1:{daemon.port()}/service/validator")
+
+
+#: True while Dispatcher().run() below runs the reactor, which it does only
+#: when the script runs as a program: under twistd run() returns at once.
+dispatching = False
+
+
+def finish(result):
+    """
+    The demo is over (or the daemon could not listen).  Run as a program,
+    end with status 0, or 1 after a failure; under twistd serve on.
+    """
+    if isinstance(result, Failure):
+        result.printTraceback(sys.stderr)
+    status = 1 if isinstance(result, Failure) else 0
+    netsvc.Dispatcher().schedule(lambda: end(status))
+
+
+def end(status):
+    # A job runs from the reactor, so by now run() either runs it (a
+    # program: the daemon drains as the reactor stops) or has returned.
+    if dispatching:
+        sys.exit(status)
 
 
 if __name__ == "__main__":
-    task.react(lambda reactor, *args: ensureDeferred(main(reactor, *args)), sys.argv[1:])
+    dispatcher = netsvc.Dispatcher()
+    dispatcher.monitor(signal.SIGINT)
+    dispatcher.monitor(signal.SIGTERM)
+    Validator()
+    port = sys.argv[1] if len(sys.argv) > 1 else "0"
+    daemon = netsvc.HttpDaemon(f"tcp:{port}:interface=127.0.0.1")
+    daemon.attach("/service", netsvc.RpcGateway("web-services"))
+    daemon.start().addCallback(demo, daemon).addBoth(finish)
+    dispatching = True
+    dispatcher.run()
+    dispatching = False

@@ -7,7 +7,22 @@ argument).  Subscribers see SHUTDOWN_PENDING first; this one suspends the
 shutdown while it "cleans up" and resumes it afterwards, then sees
 SHUTDOWN_ARRIVED, after which the dispatcher stops and the program exits.
 
-Run with ``python examples/shutdown.py [seconds]``.
+Run with ``python examples/shutdown.py [seconds]``; ``python
+examples/shutdown.py 1`` prints:
+
+    ready
+    timeout timeout
+    shutdown pending
+    cleaned up
+    shutdown arrived
+    exiting
+
+``twistd -n netsvc --config examples/shutdown.py [seconds]`` prints
+``ready`` while twistd reads the script (before its log starts, so on
+the terminal), the rest into the twistd log (``signal SIGTERM`` instead
+of ``timeout timeout`` on SIGTERM), and exits once the dispatcher stops.
+There ``Dispatcher().run()`` returns at once, so the agent cleans up when
+the shutdown arrives rather than after ``run()``.
 """
 
 import signal
@@ -41,6 +56,9 @@ class Application(netsvc.Agent):
             self.startTimer(self.cleanedUp, 0.1)
         elif category == netsvc.SHUTDOWN_ARRIVED:
             print("shutdown arrived", flush=True)
+            # The dispatcher stops once every subscriber has seen this.
+            self.destroyAgent()
+            print("exiting", flush=True)
 
     def cleanedUp(self):
         print("cleaned up", flush=True)
@@ -49,11 +67,10 @@ class Application(netsvc.Agent):
 
 def main(argv):
     delay = float(argv[1]) if len(argv) > 1 else 60.0
-    application = Application(delay)
+    Application(delay)
     print("ready", flush=True)
+    # Returns once the shutdown has arrived; under twistd at once.
     netsvc.Dispatcher().run()
-    application.destroyAgent()
-    print("exiting", flush=True)
 
 
 if __name__ == "__main__":
