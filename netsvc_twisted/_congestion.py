@@ -25,7 +25,6 @@ from netsvc_twisted._constants import (
     CONNECTION_BLOCKED,
     CONNECTION_CLEARED,
 )
-
 from netsvc_twisted._h2 import streamQueued
 from netsvc_twisted._response import requestCallLater
 

@@ -30,6 +30,7 @@ from twisted.logger import Logger
 from twisted.web import http
 
 try:
+    from h2.exceptions import ProtocolError
     from twisted.web._http2 import _END_STREAM_SENTINEL, H2Connection
 except ImportError:  # h2 is not installed: HTTP/1.1 only.
     H2Connection = _END_STREAM_SENTINEL = None
@@ -173,7 +174,7 @@ if H2Connection is not None:
         def _window(self, streamID) -> int:
             try:
                 return self.conn.local_flow_control_window(streamID)
-            except Exception:  # Closed in h2 already: nothing to send.
+            except ProtocolError:  # Closed in h2 already: nothing to send.
                 return 0
 
         def _wakeStreams(self) -> None:
@@ -244,7 +245,7 @@ if H2Connection is not None:
             try:
                 self.conn.close_connection()
                 self._tryToWriteControlData()
-            except Exception:
+            except ProtocolError:
                 _log.failure("Sending GOAWAY failed")
             self.transport.loseConnection()
 

@@ -24,19 +24,21 @@ from pathlib import Path
 
 import pytest
 import pytest_twisted
+from support import TIMEOUT
 from twisted.internet import defer, reactor, task, threads
 
 import netsvc_twisted as netsvc
-from support import TIMEOUT
 
-h2 = pytest.importorskip("h2")
-httpx = pytest.importorskip("httpx")
+pytest.importorskip("h2")
+pytest.importorskip("httpx")
 pytest.importorskip("twisted.web._http2")
 
-import h2.config  # noqa: E402
-import h2.connection  # noqa: E402
-import h2.events  # noqa: E402
-import h2.settings  # noqa: E402
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.settings
+import httpx
 
 EXAMPLE = runpy.run_path(str(Path(__file__).resolve().parent.parent
                              / "examples" / "slow_clients.py"))
@@ -58,7 +60,7 @@ def certificate(tmp_path_factory):
     directory = tmp_path_factory.mktemp("tls")
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name).issuer_name(name)
@@ -506,7 +508,8 @@ async def test_stream_window_reopened_as_data_is_read(startTLS):
     def client():
         digest = hashlib.sha256()
         with httpx.Client(http2=True, verify=False, timeout=TIMEOUT) as c:
-            with c.stream("GET", f"https://127.0.0.1:{daemon.port()}/?size={SIZE}") as r:
+            url = f"https://127.0.0.1:{daemon.port()}/?size={SIZE}"
+            with c.stream("GET", url) as r:
                 for chunk in r.iter_raw():
                     digest.update(chunk)
                 return r.http_version, r.num_bytes_downloaded, digest.hexdigest()
@@ -873,3 +876,62 @@ async def test_head_over_h2(startTLS):
     assert response.http_version == "HTTP/2"
     assert response.status_code == 200
     assert response.content == b""
+
+
+@pytest_twisted.ensureDeferred
+async def test_access_log_over_h2(startTLS, tmp_path):
+    path = tmp_path / "access.log"
+    daemon = await startTLS({"/": Servers(Hello)}, accessLog=str(path))
+
+    def client():
+        with httpx.Client(http2=True, verify=False, timeout=TIMEOUT) as c:
+            return c.get(f"https://127.0.0.1:{daemon.port()}/logged?q=1")
+
+    response = await inThread(client)
+    assert response.http_version == "HTTP/2"
+    await within(daemon.stop())
+    (line,) = path.read_text().splitlines()
+    assert line.startswith("127.0.0.1 - - [")
+    assert '"GET /logged?q=1 HTTP/2" 200 ' in line
+
+
+@pytest_twisted.ensureDeferred
+async def test_backlog_over_h2(startTLS):
+    """
+    Blocks queued on a stream count as pending: BACKLOG at the threshold,
+    then BACKLOG(0) once the stream's queue has drained.
+    """
+    events = []
+    done = defer.Deferred()
+
+    class Backlogged(netsvc.HttpServlet):
+        def processRequest(self):
+            self.sendResponse(200)
+            self.sendHeader("Content-Type", "application/octet-stream")
+            self.endHeaders()
+            self.monitorCongestion(self.congestion)
+            for index in range(300):
+                self.sendContent(b"%099d\n" % index)
+                self.flushContent()
+
+        def congestion(self, status, pending):
+            events.append((status, pending))
+            if status == netsvc.CONNECTION_BACKLOG and pending == 0:
+                self.endContent()
+                done.callback(None)
+
+    daemon = await startTLS({"/": Servers(Backlogged)})
+
+    def client():
+        c = H2Client(daemon.port())
+        try:
+            return c.get("/")
+        finally:
+            c.close()
+
+    stream = await inThread(client)
+    await within(done)
+    assert stream.ended
+    assert bytes(stream.data) == b"".join(b"%099d\n" % i for i in range(300))
+    backlog = [pending for status, pending in events if status == netsvc.CONNECTION_BACKLOG]
+    assert backlog == [256, 0]
