@@ -120,7 +120,10 @@ class DaemonSite(server.Site):
         serverPath, target, servletPath = found
         call = ServletCall(request, target, path, serverPath, servletPath, absoluteHost)
         call.start()
-        return call
+        # A call that already ended (most answers end inside start()) is
+        # not kept by its request: nothing would reach it but the body
+        # chunks it ignores, and the reference would be a cycle.
+        return None if call._destroyed else call
 
     def drain(self, timeout: float) -> defer.Deferred:
         """

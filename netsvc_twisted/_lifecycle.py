@@ -40,6 +40,10 @@ def _terminate() -> None:
         reactor.stop()
 
 
+def _endedAlready(completed: bool) -> None:
+    pass
+
+
 def parseBasic(value: bytes) -> tuple[str, str] | None:
     """
     Decode C{Basic} credentials strictly; L{None} when malformed.
@@ -227,6 +231,16 @@ class ServletCall:
         if self._destroyed:
             return
         self._destroyed = True
+        # Nothing reaches this call any more: drop the links back to it so
+        # the request, its headers and the servlet are freed by reference
+        # counting at once, not left as cyclic garbage for the collector
+        # (19 objects a request, which made every request slower).
+        response = self.response
+        response._onEnd = _endedAlready
+        response.call = None
+        request = response.request
+        if getattr(request, "_call", None) is self:
+            request._call = None
         servlet = self.servlet
         if servlet is not None:
             try:

@@ -20,9 +20,13 @@ from twisted.web import http, server
 from twisted.web.http import _IdentityTransferDecoder, parse_qs
 
 if TYPE_CHECKING:
+from netsvc_twisted._response import headerName
+
     from netsvc_twisted._lifecycle import ServletCall
 
 SERVER_HEADER = b"netsvc_twisted"
+_SERVER = headerName(b"server")
+_DATE = headerName(b"date")
 #: Body bytes handed to C{processContent()} per call when replaying a
 #: buffered body.
 REPLAY_CHUNK = 65536
@@ -100,9 +104,11 @@ class ServletRequest(server.Request):
     def _dispatch(self, path: bytes) -> None:
         site = self.channel.site
         self.site = site
-        headers = self.responseHeaders
-        headers.setRawHeaders(b"server", [SERVER_HEADER])
-        headers.setRawHeaders(b"date", [httpDate()])
+        # Both values are ours and free of line breaks: stored without
+        # Headers.setRawHeaders()'s encoding and checks.
+        raw = self.responseHeaders._rawHeaders
+        raw[_SERVER] = [SERVER_HEADER]
+        raw[_DATE] = [httpDate()]
         self._call = site.dispatch(self, path)
 
     def holdContinue(self) -> None:

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from twisted.logger import Logger
+from twisted.web.http import NO_BODY_CODES, HTTPChannel
+from twisted.web.http_headers import Headers
 
 from netsvc_twisted._errors import ResponseStateError
 from netsvc_twisted._status import errorPage
@@ -36,8 +38,88 @@ ABORTED = 4  # client gone or connection shut down
 _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s;\"]+)", re.I)
 
 
-def _encodeHeader(value: str | bytes) -> bytes:
-    return value if isinstance(value, bytes) else value.encode("latin-1")
+#: Header names as servlets spell them -> Twisted's canonical bytes.
+_NAMES: dict[str | bytes, bytes] = {}
+_NAMES_CACHED = 1000
+
+
+def headerName(name: str | bytes) -> bytes:
+    """
+    The canonical bytes of a response header name, as twisted.web's
+    C{Headers} stores it, after twisted.web's own check of the name (its
+    C{InvalidHeaderName} for anything but an RFC 9110 token, so no CR, LF
+    or colon); a name is checked once, then looked up.
+    """
+    canonical = _NAMES.get(name)
+    if canonical is None:
+        # Twisted's own check and spelling, whatever its version.
+        probe = Headers()
+        probe.addRawHeader(name.encode("latin-1") if isinstance(name, str) else name, b"")
+        [canonical] = probe._rawHeaders
+        if len(_NAMES) < _NAMES_CACHED:
+            _NAMES[name] = canonical
+    return canonical
+
+
+_CONTENT_LENGTH = headerName(b"content-length")
+_TRANSFER_ENCODING = headerName(b"transfer-encoding")
+
+
+def headerValue(value: str | bytes) -> bytes:
+    """
+    A response header value as bytes, CR and LF replaced as twisted.web's
+    C{Headers} does (each line break becomes one space), so a value can
+    never end the header and start another.
+    """
+    raw = value.encode("latin-1") if isinstance(value, str) else value
+    if b"\r" in raw or b"\n" in raw:
+        raw = b" ".join(raw.splitlines())
+    return raw
+
+
+def writeHead(request: Any, data: bytes) -> None:
+    """
+    The first write of an HTTP/1 response: status line, headers and
+    C{data} handed to the transport at once.  What twisted.web's
+    C{Request.write} does on its first call, less the header checks that
+    L{headerName} and L{headerValue} already made when each header was
+    stored; anything unusual (HTTP/2, HEAD, a 204/304, a held "100
+    Continue", cookies...) goes through twisted.web.
+    """
+    channel = request.channel
+    code = request.code
+    if (
+        request.startedWriting or request.finished or request._disconnected
+        or "write" in request.__dict__ or request.method == b"HEAD"
+        or code in NO_BODY_CODES or not isinstance(channel, HTTPChannel)
+        or request.cookies or request.lastModified is not None
+        or request.etag is not None or request._encoder is not None
+    ):
+        request.write(data)
+        return
+    request.startedWriting = 1
+    version = request.clientproto
+    raw = request.responseHeaders._rawHeaders
+    if version == b"HTTP/1.1" and _CONTENT_LENGTH not in raw:
+        raw[_TRANSFER_ENCODING] = [b"chunked"]
+        request.chunked = 1
+    lines = [b"%s %d %s\r\n" % (version, code, request.code_message)]
+    append = lines.append
+    for name, values in raw.items():
+        for value in values:
+            append(b"%s: %s\r\n" % (name, value))
+    append(b"\r\n")
+    if data:
+        request.sentLength += len(data)
+        if request.chunked:
+            lines += (b"%x\r\n" % len(data), data, b"\r\n")
+        else:
+            append(data)
+    if len(data) < 16384:
+        # One buffer, one write: cheaper than a sequence for small replies.
+        channel.transport.write(b"".join(lines))
+    else:
+        channel.transport.writeSequence(lines)
 
 
 class Response:
@@ -70,7 +152,7 @@ class Response:
     def sendResponse(self, status: int, message: str | None = None) -> None:
         if self.state == WAITING or self._require(WAITING, "sendResponse"):
             self.request.setResponseCode(
-                int(status), None if message is None else _encodeHeader(message)
+                int(status), None if message is None else headerValue(message)
             )
             self.state = HEADERS
 
@@ -89,10 +171,11 @@ class Response:
             match = _CHARSET.search(value)
             if match:
                 self.charset = match.group(1)
-        self.request.responseHeaders.addRawHeader(
-            name.encode("latin-1") if isinstance(name, str) else name,
-            value.encode("latin-1") if isinstance(value, str) else value,
-        )
+        # Stored as twisted.web's Headers.addRawHeader() would, with the
+        # same name check and line-break replacement, minus its calls.
+        self.request.responseHeaders._rawHeaders.setdefault(
+            headerName(name), []
+        ).append(headerValue(value))
 
     def endHeaders(self) -> None:
         if self.state == HEADERS or self._require(HEADERS, "endHeaders"):
@@ -106,7 +189,7 @@ class Response:
         """
         request = self.request
         if not request.startedWriting and request.channel is not None:
-            request.write(b"")
+            writeHead(request, b"")
 
     def write(self, block: bytes) -> None:
         """
@@ -115,11 +198,18 @@ class Response:
         if self.state == BODY or self._require(BODY, "sendContent"):
             if block:
                 bridge = self.bridge
+                request = self.request
                 if bridge is None:
-                    self.request.write(block)
+                    if request.startedWriting:
+                        request.write(block)
+                    else:
+                        writeHead(request, block)
                 else:
                     bridge.beforeWrite()
-                    self.request.write(block)
+                    if request.startedWriting:
+                        request.write(block)
+                    else:
+                        writeHead(request, block)
                     bridge.blockWritten()
 
     def endContent(self) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import hashlib
+import os
 import runpy
 import socket
 import ssl
@@ -935,3 +936,27 @@ async def test_backlog_over_h2(startTLS):
     assert bytes(stream.data) == b"".join(b"%099d\n" % i for i in range(300))
     backlog = [pending for status, pending in events if status == netsvc.CONNECTION_BACKLOG]
     assert backlog == [256, 0]
+
+
+@pytest_twisted.ensureDeferred
+async def test_file_server_over_h2(startTLS, tmp_path):
+    content = os.urandom(3 << 20)
+    (tmp_path / "big.bin").write_bytes(content)
+    daemon = await startTLS({"/files": netsvc.FileServer(str(tmp_path))})
+
+    def client():
+        with httpx.Client(http2=True, verify=False, timeout=TIMEOUT) as c:
+            url = f"https://127.0.0.1:{daemon.port()}/files/big.bin"
+            whole = c.get(url)
+            part = c.get(url, headers={"Range": "bytes=1000-1999"})
+            again = c.get(url, headers={"If-None-Match": whole.headers["etag"]})
+            return whole, part, again
+
+    whole, part, again = await inThread(client)
+    assert whole.http_version == "HTTP/2"
+    assert whole.status_code == 200
+    assert whole.headers["content-length"] == str(len(content))
+    assert whole.content == content
+    assert part.status_code == 206
+    assert part.content == content[1000:2000]
+    assert again.status_code == 304

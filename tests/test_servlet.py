@@ -84,6 +84,33 @@ def test_hello():
     assert record == ["destroyed"]
 
 
+def test_line_breaks_in_headers_cannot_inject_headers(logged):
+    # Response headers are stored without twisted.web's Headers methods:
+    # the same line-break replacement and name check must still apply.
+    daemon = serve(Script, steps=[
+        ("sendResponse", (200, "OK\r\nX-Reason: injected")),
+        ("sendHeader", ("X-Value", "a\r\nSet-Cookie: evil=1\nX-Two: 2\r")),
+        ("sendHeader", (b"X-Bytes", b"b\n\rX-Three: 3")),
+        ("sendHeader", ("Content-Length", "2")),
+        ("endHeaders", ()),
+        ("sendContent", ("ok",)),
+        ("endContent", ()),
+    ], record=[])
+    connection = daemon.connect()
+    connection.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    head = connection.received().split(b"\r\n\r\n")[0].split(b"\r\n")
+    assert head[0] == b"HTTP/1.1 200 OK X-Reason: injected"
+    assert b"X-Value: a Set-Cookie: evil=1 X-Two: 2" in head
+    assert b"X-Bytes: b  X-Three: 3" in head
+    names = [line.split(b":")[0].lower() for line in head[1:]]
+    assert not {b"set-cookie", b"x-two", b"x-three", b"x-reason"} & set(names)
+    for name in ("X-Bad\r\nSet-Cookie", "X-Bad Name", "X-Bad:"):
+        reply, _ = run([("sendResponse", (200,)), ("sendHeader", (name, "1")),
+                        ("endHeaders", ()), ("endContent", ())])
+        assert reply.status == 500
+        assert reply.header("set-cookie") is None
+
+
 def test_custom_reason_and_str_content_uses_sent_charset():
     reply, _ = run([
         ("sendResponse", (299, "Fine Thanks")),
