@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 from twisted.web import http, server
 from twisted.web.http import _IdentityTransferDecoder, parse_qs
 
-if TYPE_CHECKING:
 from netsvc_twisted._response import headerName
 
+if TYPE_CHECKING:
     from netsvc_twisted._lifecycle import ServletCall
 
 SERVER_HEADER = b"netsvc_twisted"
