@@ -24,16 +24,21 @@ what HTTP/2 forbids:
 
 from __future__ import annotations
 
+import io
+from collections import deque
 from typing import Any
 
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.web import http
 
 try:
+    import priority
+    from h2.errors import ErrorCodes
     from h2.exceptions import ProtocolError
-    from twisted.web._http2 import _END_STREAM_SENTINEL, H2Connection
+    from twisted.web._http2 import _END_STREAM_SENTINEL, H2Connection, H2Stream
 except ImportError:  # h2 is not installed: HTTP/1.1 only.
-    H2Connection = _END_STREAM_SENTINEL = None
+    H2Connection = H2Stream = _END_STREAM_SENTINEL = None
 
 _log = Logger(namespace="netsvc.http")
 
@@ -133,6 +138,66 @@ def _dechunk(body: bytes) -> bytes | None:
 
 if H2Connection is not None:
 
+    class ServletH2Stream(H2Stream):
+        """
+        An HTTP/2 stream whose request is dispatched when its headers are
+        in, as over HTTP/1.1: the body reaches C{processContent()} frame
+        by frame instead of being buffered by Twisted first, and a
+        servlet may answer (401, 413...) before the body is sent.
+        """
+
+        #: Read by C{ServletRequest.finish()}: a stream is never reused,
+        #: so a response that ends before the request body finishes at
+        #: once and the rest of the body is refused (L{ignoreInput}).
+        persistent = False
+        _requestEnded = False
+        _ignoring = False
+
+        def headReceived(self) -> None:
+            request = self._request
+            headReceived = getattr(request, "headReceived", None)
+            if headReceived is None:
+                return
+            request._streaming = True
+            content = request.content
+            if content is not None:
+                # Twisted's buffer for the body, unused: the servlet gets it.
+                content.close()
+                request.content = io.BytesIO()
+            headReceived(self.command, self.path, b"HTTP/2")
+            if self._continueWanted and not (request.startedWriting or request.finished):
+                # The servlet wants the body and has not answered yet.
+                super()._send100Continue()
+
+        _continueWanted = False
+
+        def _send100Continue(self):
+            # Twisted sends "100 Continue" while converting the headers,
+            # before the servlet has seen them: hold it until it has, so a
+            # client is not invited to upload a body a 401 or 413 refuses.
+            self._continueWanted = True
+
+        def requestComplete(self):
+            self._requestEnded = True
+            super().requestComplete()
+
+        def unreadBody(self) -> float:
+            return 0 if self._requestEnded else float("inf")
+
+        def ignoreInput(self) -> None:
+            """
+            The response is complete without the rest of the request body:
+            once it has gone, the stream is reset with NO_ERROR so the
+            client stops sending (RFC 9113 8.1).
+            """
+            self._ignoring = True
+
+        def receiveDataChunk(self, data, flowControlledLength):
+            if self._ignoring:
+                self._conn.openStreamWindow(self.streamID, flowControlledLength)
+                return
+            super().receiveDataChunk(data, flowControlledLength)
+
     class ServletH2Connection(H2Connection):
         """
         An HTTP/2 connection that the daemon can drain and count.
@@ -140,6 +205,46 @@ if H2Connection is not None:
 
         _closing = False
         _closed = False
+
+        def _requestReceived(self, event):
+            # Twisted's, with a ServletH2Stream dispatched once registered
+            # (so that an answer written at once has its queue).
+            streamID = event.stream_id
+            stream = ServletH2Stream(
+                streamID, self, event.headers, self.requestFactory, self.site,
+                self.factory)
+            self.streams[streamID] = stream
+            self._streamCleanupCallbacks[streamID] = Deferred()
+            self._outboundStreamQueues[streamID] = deque()
+            try:
+                self.priority.insert_stream(streamID)
+            except priority.DuplicateStreamError:
+                pass
+            else:
+                self.priority.block(streamID)
+            stream.headReceived()
+
+        # A response may now end before its request: frames still coming
+        # for a stream Twisted has already forgotten are dropped (Twisted
+        # would raise KeyError), their bytes given back to the window.
+
+        def _requestDataReceived(self, event):
+            if event.stream_id in self.streams:
+                super()._requestDataReceived(event)
+                return
+            try:
+                self.conn.acknowledge_received_data(
+                    event.flow_controlled_length, event.stream_id)
+            except ProtocolError:
+                pass
+
+        def _requestEnded(self, event):
+            if event.stream_id in self.streams:
+                super()._requestEnded(event)
+
+        def _requestAborted(self, event):
+            if event.stream_id in self.streams:
+                super()._requestAborted(event)
 
         def writeHeaders(self, version, code, reason, headers, streamID):
             kept = [(name, value) for name, value in headers
@@ -234,6 +339,14 @@ if H2Connection is not None:
                 self._goAway()
 
         def _requestDone(self, streamID):
+            stream = self.streams.get(streamID)
+            if stream is not None and stream._ignoring and not stream._requestEnded:
+                # The response went out before the request body: stop it.
+                try:
+                    self.conn.reset_stream(streamID, ErrorCodes.NO_ERROR)
+                    self._tryToWriteControlData()
+                except ProtocolError:
+                    pass
             super()._requestDone(streamID)
             if self._closing and not self.streams and self._stillProducing:
                 self._goAway()
@@ -256,7 +369,7 @@ if H2Connection is not None:
                 site.channelClosed(self)
 
 else:  # pragma: no cover - h2 missing
-    ServletH2Connection = None
+    ServletH2Connection = ServletH2Stream = None
 
 
 class ServletChannelProtocol(http._GenericHTTPChannelProtocol):

@@ -152,6 +152,7 @@ class Stream:
         self.data = bytearray()
         self.ended = False
         self.reset = False
+        self.informational: list[str] = []
 
 
 class H2Client:
@@ -230,7 +231,9 @@ class H2Client:
             raise ConnectionError("the server closed the connection")
         for event in self.conn.receive_data(data):
             stream = self.streams.get(getattr(event, "stream_id", None))
-            if isinstance(event, h2.events.ResponseReceived):
+            if isinstance(event, h2.events.InformationalResponseReceived):
+                stream.informational.append(dict(event.headers)[":status"])
+            elif isinstance(event, h2.events.ResponseReceived):
                 stream.headers = dict(event.headers)
             elif isinstance(event, h2.events.DataReceived):
                 stream.data += event.data
@@ -960,3 +963,139 @@ async def test_file_server_over_h2(startTLS, tmp_path):
     assert part.status_code == 206
     assert part.content == content[1000:2000]
     assert again.status_code == 304
+
+
+# Request bodies stream as over HTTP/1.1.
+
+@pytest_twisted.ensureDeferred
+async def test_body_reaches_the_servlet_before_it_ends(startTLS):
+    """
+    The servlet answers on the first body chunk while the client still
+    holds the rest: the body is not buffered until END_STREAM.  The rest
+    is then refused with RST_STREAM(NO_ERROR) after the response.
+    """
+    destroyed = []
+
+    class Early(netsvc.HttpServlet):
+        def processRequest(self):
+            pass
+
+        def processContent(self, content):
+            self.sendResponse(200)
+            self.sendHeader("Content-Type", "text/plain")
+            self.endHeaders()
+            self.sendContent(b"first chunk: " + content)
+            self.endContent()
+
+        def destroyServlet(self):
+            destroyed.append(self)
+
+    daemon = await startTLS({"/early": Servers(Early), "/hello": Servers(Hello)})
+
+    def client():
+        c = H2Client(daemon.port())
+        try:
+            streamID = c.conn.get_next_available_stream_id()
+            stream = c.streams[streamID] = Stream()
+            c.conn.send_headers(streamID, [
+                (":method", "POST"), (":scheme", "https"), (":authority", "localhost"),
+                (":path", "/early"), ("content-length", "100000")])
+            c.conn.send_data(streamID, b"hello")
+            c.flush()
+            c.until(lambda: stream.ended)
+            c.until(lambda: stream.reset)
+            return stream, c.get("/hello")
+        finally:
+            c.close()
+
+    stream, hello = await inThread(client)
+    assert stream.headers[":status"] == "200"
+    assert bytes(stream.data) == b"first chunk: hello"
+    assert hello.ended and hello.headers[":status"] == "200"
+    assert len(destroyed) == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_too_large_body_refused_before_it_is_sent(startTLS):
+    class Limited(netsvc.HttpServer):
+        maxContentLength = 1000
+
+        def servlet(self, session):
+            return Echo(session)
+
+    daemon = await startTLS({"/": Limited()})
+
+    def client():
+        c = H2Client(daemon.port())
+        try:
+            streamID = c.conn.get_next_available_stream_id()
+            stream = c.streams[streamID] = Stream()
+            c.conn.send_headers(streamID, [
+                (":method", "POST"), (":scheme", "https"), (":authority", "localhost"),
+                (":path", "/"), ("content-length", str(10 << 20))])
+            c.flush()
+            c.until(lambda: stream.ended)
+            return stream
+        finally:
+            c.close()
+
+    stream = await inThread(client)
+    assert stream.headers[":status"] == "413"
+
+
+@pytest_twisted.ensureDeferred
+async def test_get_answered_at_once_is_not_reset(startTLS):
+    daemon = await startTLS({"/": Servers(Hello)})
+
+    def client():
+        c = H2Client(daemon.port())
+        try:
+            first = c.get("/")
+            # A second exchange: any RST_STREAM for the first would have
+            # arrived before its answer.
+            second = c.get("/")
+            return first, second
+        finally:
+            c.close()
+
+    first, second = await inThread(client)
+    assert first.ended and second.ended
+    assert not first.reset and not second.reset
+
+
+@pytest_twisted.ensureDeferred
+async def test_100_continue_only_when_the_body_is_wanted(startTLS):
+    class Limited(netsvc.HttpServer):
+        maxContentLength = 1000
+
+        def servlet(self, session):
+            return Echo(session)
+
+    daemon = await startTLS({"/limited": Limited(), "/echo": Servers(Echo)})
+
+    def client():
+        c = H2Client(daemon.port())
+        try:
+            answers = []
+            for path, length in (("/limited", 10 << 20), ("/echo", 5)):
+                streamID = c.conn.get_next_available_stream_id()
+                stream = c.streams[streamID] = Stream()
+                c.conn.send_headers(streamID, [
+                    (":method", "POST"), (":scheme", "https"),
+                    (":authority", "localhost"), (":path", path),
+                    ("content-length", str(length)), ("expect", "100-continue")])
+                c.flush()
+                c.until(lambda s=stream: s.informational or s.ended)
+                if not stream.ended:
+                    c.conn.send_data(streamID, b"hello", end_stream=True)
+                    c.flush()
+                    c.until(lambda s=stream: s.ended)
+                answers.append(stream)
+            return answers
+        finally:
+            c.close()
+
+    refused, echoed = await inThread(client)
+    assert refused.informational == [] and refused.headers[":status"] == "413"
+    assert echoed.informational == ["100"] and echoed.headers[":status"] == "200"
+    assert bytes(echoed.data).startswith(b"5 ")
