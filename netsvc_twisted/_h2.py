@@ -1,25 +1,35 @@
 # -*- test-case-name: tests.test_http2 -*-
 """
 HTTP/2 underneath L{HttpDaemon}, when Twisted's h2 support is installed
-and TLS negotiates C{h2} with ALPN.
+and TLS negotiates C{h2} with ALPN (an C{ssl:} endpoint is enough: the
+site offers C{h2} and C{http/1.1}).
 
 Twisted swaps the connection's L{ServletChannel} for an C{H2Connection}
 once ALPN has chosen C{h2}; each request then has an C{H2Stream} as its
-channel.  This module keeps the daemon's view of its connections right
-across that swap (graceful drain, connection count) and smooths over
-what HTTP/2 forbids:
+channel (no C{transport}, no HTTP/1 persistence).  This module makes
+servlets behave as over HTTP/1.1 keep-alive:
 
  - L{ServletChannelProtocol} builds a L{ServletH2Connection} instead of
-   Twisted's own, and moves the connection from the old channel to it in
-   the site's connection set, so C{stop()} drains HTTP/2 connections too
-   (the old channel never hears C{connectionLost()} after the swap).
- - L{ServletH2Connection} drops connection-specific response headers
-   (C{Connection}, C{Keep-Alive}, C{Transfer-Encoding}...) that a servlet
-   written for HTTP/1 may send: HTTP/2 forbids them and h2 would refuse
-   the whole header block.  C{closeWhenIdle()} sends GOAWAY once the
-   streams in progress are done.
+   Twisted's own and moves the connection from the old channel to it in
+   the site's connection set, so C{stop()} drains HTTP/2 connections too:
+   C{closeWhenIdle()} says GOAWAY once the streams in progress are done.
+ - L{ServletH2Stream} is dispatched when its headers are in, like an
+   HTTP/1.1 request: the body reaches C{processContent()} as it arrives
+   (Twisted would buffer it all first), a response may end before the
+   body (the rest is refused with RST_STREAM(NO_ERROR)), and a
+   "100 Continue" waits until the servlet has seen the head.
+ - Flow control is congestion: a stream's producer (the congestion
+   bridge) is paused when its window is used up (Twisted's own rule),
+   and also while 64 KiB are queued on it or the transport is full,
+   which Twisted does not do; streams waiting for a window leave
+   Twisted's send loop instead of making it spin.
+ - Connection-specific response headers (C{Connection}, C{Keep-Alive},
+   C{Transfer-Encoding}...), which HTTP/2 forbids and h2 would refuse
+   with the whole header block, are dropped; C{sendComplete()}'s raw
+   HTTP/1 response is translated (L{writeRawResponse}); an abort resets
+   the stream only (in L{Response.abort}).
  - L{streamQueued} tells the congestion bridge how much of a stream's
-   response is still queued behind HTTP/2 flow control.
+   response is still queued, for C{CONNECTION_BACKLOG}.
 """
 
 from __future__ import annotations
@@ -50,13 +60,6 @@ RESUME_BELOW = 16384
 CONNECTION_HEADERS = frozenset(
     (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
 )
-
-
-def isStream(channel: Any) -> bool:
-    """
-    Whether C{channel} is an HTTP/2 stream rather than an HTTP/1 channel.
-    """
-    return getattr(channel, "streamID", None) is not None and hasattr(channel, "_conn")
 
 
 def streamQueued(channel: Any) -> int | None:
