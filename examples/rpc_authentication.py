@@ -16,12 +16,11 @@ it makes the same calls once, printing into the twistd log, and the
 gateway serves on until twistd stops (SIGTERM).
 """
 
-import signal
 import sys
 
 from twisted.internet import threads
-from twisted.python.failure import Failure
 
+import _rpcdemo
 import netsvc_twisted as netsvc
 from netsvc_twisted import netrpc
 
@@ -60,45 +59,14 @@ def client(url):
             print(f"{label}:", type(failure).__name__, failure.error)
 
 
-def demo(listening, daemon):
+def demo(daemon):
     """Once the daemon listens, call it from a client thread."""
-    if listening is None:
-        return daemon.startFailure
     return threads.deferToThread(client, f"http://127.0.0.1:{daemon.port()}/service/validator")
 
 
-#: True while Dispatcher().run() below runs the reactor, which it does only
-#: when the script runs as a program: under twistd run() returns at once.
-dispatching = False
-
-
-def finish(result):
-    """
-    The demo is over (or the daemon could not listen).  Run as a program,
-    end with status 0, or 1 after a failure; under twistd serve on.
-    """
-    if isinstance(result, Failure):
-        result.printTraceback(sys.stderr)
-    status = 1 if isinstance(result, Failure) else 0
-    netsvc.Dispatcher().schedule(lambda: end(status))
-
-
-def end(status):
-    # A job runs from the reactor, so by now run() either runs it (a
-    # program: the daemon drains as the reactor stops) or has returned.
-    if dispatching:
-        sys.exit(status)
-
-
 if __name__ == "__main__":
-    dispatcher = netsvc.Dispatcher()
-    dispatcher.monitor(signal.SIGINT)
-    dispatcher.monitor(signal.SIGTERM)
     Validator()
     port = sys.argv[1] if len(sys.argv) > 1 else "0"
     daemon = HttpDaemon(f"tcp:{port}:interface=127.0.0.1")
     daemon.attach("/service", RpcGateway("web-services"))
-    daemon.start().addCallback(demo, daemon).addBoth(finish)
-    dispatching = True
-    dispatcher.run()
-    dispatching = False
+    _rpcdemo.run(daemon, demo)

@@ -24,13 +24,12 @@ the daemon serves on until twistd stops (SIGTERM).
 """
 
 import os
-import signal
 import sys
 import urllib.request
 
 from twisted.internet import threads
-from twisted.python.failure import Failure
 
+import _rpcdemo
 import netsvc_twisted as netsvc
 import netsvc_twisted.json
 import netsvc_twisted.xmlrpc
@@ -65,40 +64,12 @@ def client(base):
     print("/json:", netrpc.json.RemoteService(f"{base}/json/public").hello())
 
 
-def demo(listening, daemon):
+def demo(daemon):
     """Once the daemon listens, call it from a client thread."""
-    if listening is None:
-        return daemon.startFailure
     return threads.deferToThread(client, f"http://127.0.0.1:{daemon.port()}")
 
 
-#: True while Dispatcher().run() below runs the reactor, which it does only
-#: when the script runs as a program: under twistd run() returns at once.
-dispatching = False
-
-
-def finish(result):
-    """
-    The demo is over (or the daemon could not listen).  Run as a program,
-    end with status 0, or 1 after a failure; under twistd serve on.
-    """
-    if isinstance(result, Failure):
-        result.printTraceback(sys.stderr)
-    status = 1 if isinstance(result, Failure) else 0
-    netsvc.Dispatcher().schedule(lambda: end(status))
-
-
-def end(status):
-    # A job runs from the reactor, so by now run() either runs it (a
-    # program: the daemon drains as the reactor stops) or has returned.
-    if dispatching:
-        sys.exit(status)
-
-
 if __name__ == "__main__":
-    dispatcher = netsvc.Dispatcher()
-    dispatcher.monitor(signal.SIGINT)
-    dispatcher.monitor(signal.SIGTERM)
     Named("public", "web-services", "public")
     Named("admin", "admin-services", "admin")
     port = sys.argv[1] if len(sys.argv) > 1 else "0"
@@ -109,7 +80,4 @@ if __name__ == "__main__":
     daemon.attach("/netrpc", netsvc.RpcGateway("web-services"))
     daemon.attach("/xmlrpc", netsvc_twisted.xmlrpc.RpcGateway("web-services"))
     daemon.attach("/json", netsvc_twisted.json.RpcGateway("web-services"))
-    daemon.start().addCallback(demo, daemon).addBoth(finish)
-    dispatching = True
-    dispatcher.run()
-    dispatching = False
+    _rpcdemo.run(daemon, demo)
