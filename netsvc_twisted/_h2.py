@@ -268,10 +268,10 @@ if H2Connection is not None:
 
         def writeDataToStream(self, streamID, data):
             super().writeDataToStream(streamID, data)
-            if self._queued(streamID) >= STREAM_BUFFER:
-                stream = self.streams.get(streamID)
-                if stream is not None:
-                    stream.flowControlBlocked()
+            stream = self.streams.get(streamID)
+            if (stream is not None and stream._producerProducing
+                    and self._queued(streamID) >= STREAM_BUFFER):
+                stream.flowControlBlocked()
 
         def _queued(self, streamID) -> int:
             queue = self._outboundStreamQueues.get(streamID)

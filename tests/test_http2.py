@@ -1099,3 +1099,32 @@ async def test_100_continue_only_when_the_body_is_wanted(startTLS):
     assert refused.informational == [] and refused.headers[":status"] == "413"
     assert echoed.informational == ["100"] and echoed.headers[":status"] == "200"
     assert bytes(echoed.data).startswith(b"5 ")
+
+
+@pytest_twisted.ensureDeferred
+async def test_idle_h2_connection_times_out(startTLS):
+    daemon = await startTLS({"/": Servers(Hello)}, idleTimeout=0.3)
+
+    def client():
+        c = H2Client(daemon.port())
+        try:
+            assert c.get("/").ended
+            try:
+                c.until(lambda: c.terminated)
+            except ConnectionError:
+                pass
+            return c.terminated
+        finally:
+            c.close()
+
+    assert await inThread(client)
+    gone = defer.Deferred()
+
+    def check():
+        if not daemon.site.connections:
+            gone.callback(None)
+        else:
+            reactor.callLater(0.01, check)
+
+    check()
+    await within(gone)
