@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from twisted.web import http, server
 from twisted.web.http import _IdentityTransferDecoder, parse_qs
 
+from netsvc_twisted._h2 import ServletChannelProtocol
 from netsvc_twisted._response import headerName
 
 if TYPE_CHECKING:
@@ -149,10 +150,12 @@ class ServletRequest(server.Request):
         The whole request has arrived.
         """
         if not self._streaming:
-            # Not dispatched at head time (HTTP/2): dispatch now.
+            # Not dispatched at head time (HTTP/2): dispatch now.  The
+            # body is all here, so an answer from processRequest() may
+            # finish at once (an H2Stream has no HTTP/1 persistence).
             self._streaming = True
-            self._dispatch(self.path)
             self._bodyDone = True
+            self._dispatch(self.path)
             if self._call is not None:
                 replayBody(self._call, self.content)
         else:
@@ -305,4 +308,4 @@ def channelFactory(factory: http.HTTPFactory) -> http._GenericHTTPChannelProtoco
     """
     Build a channel that still upgrades to HTTP/2 when TLS negotiates it.
     """
-    return http._GenericHTTPChannelProtocol(ServletChannel())
+    return ServletChannelProtocol(ServletChannel())

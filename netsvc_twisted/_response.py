@@ -19,6 +19,7 @@ from twisted.web.http import NO_BODY_CODES, HTTPChannel
 from twisted.web.http_headers import Headers
 
 from netsvc_twisted._errors import ResponseStateError
+from netsvc_twisted._h2 import writeRawResponse
 from netsvc_twisted._status import errorPage
 
 if TYPE_CHECKING:
@@ -254,6 +255,16 @@ class Response:
         if len(parts) > 1 and parts[1].isdigit():
             request.code = int(parts[1])
         channel = request.channel
+        if getattr(channel, "streamID", None) is not None:
+            # An HTTP/2 stream carries no raw bytes: the response goes out
+            # as status, headers and body (netsvc_twisted._h2).
+            if not writeRawResponse(request, raw):
+                _log.warn("sendComplete(): not an HTTP/1 response, 500 sent instead")
+                self.sendError(500)
+                return
+            self.state = BODY
+            self._finish()
+            return
         request.startedWriting = True
         request.sentLength = len(raw)
         channel.persistent = False
@@ -309,6 +320,10 @@ class Response:
                 transport.loseConnection()
                 if delay > 0:
                     requestCallLater(self.request)(delay, _abortIfOpen, transport)
+        elif getattr(self.request.channel, "streamID", None) is not None:
+            # An HTTP/2 stream has no transport: its abort is RST_STREAM
+            # (other streams on the connection carry on).
+            self.request.channel.abortConnection()
         self._onEnd(False)
 
     def clientGone(self) -> None:
