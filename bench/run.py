@@ -54,6 +54,13 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 class Settings:
     """Durations and sizes of a full run, or of a ``--quick`` one."""
 
+    #: The servers ``--frameworks`` asked for; None: all.
+    frameworks = None
+
+    def pick(self, names):
+        """The servers of ``names`` that ``--frameworks`` asked for."""
+        return [name for name in names if self.frameworks is None or name in self.frameworks]
+
     def __init__(self, quick, rounds):
         self.quick = quick
         self.rounds = rounds or (3 if quick else 5)
@@ -134,7 +141,7 @@ def figureRows(names, values, base, fmt="%.0f"):
 # -- tables ---------------------------------------------------------------
 
 def helloTable(settings, work, targets):
-    frameworks = ["twisted", "servlet", "aiohttp", "tornado", "klein"]
+    frameworks = settings.pick(["twisted", "servlet", "aiohttp", "tornado", "klein"])
     specs = {}
     for framework in frameworks:
         specs[(framework, "off")] = [framework, "hello"]
@@ -194,7 +201,7 @@ def formTable(settings, work, targets):
 
 
 def streamTable(settings, work, targets):
-    frameworks = ["twisted", "servlet", "aiohttp"]
+    frameworks = settings.pick(["twisted", "servlet", "aiohttp"])
     with servers({name: [name, "stream"] for name in frameworks}) as children:
         for child in children.values():
             download(child.port, MIB, slow=False)
@@ -239,7 +246,8 @@ def streamTable(settings, work, targets):
     took = {name: [r[2] for r in runs] for name, runs in slowRuns.items()}
     rows = [["server", "RSS growth MiB", "min-max", "server CPU s", "min-max",
              "CPU vs twisted.web", "CPU vs aiohttp", "time s"]]
-    baseCpu, aioCpu = spread(cpu["twisted"])[0], spread(cpu["aiohttp"])[0]
+    baseCpu = spread(cpu["twisted"])[0]
+    aioCpu = spread(cpu["aiohttp"])[0] if "aiohttp" in cpu else float("nan")
     for name in frameworks:
         g, c = spread(growth[name]), spread(cpu[name])
         rows.append([name, "%.1f" % g[0], "%.1f-%.1f" % g[1:], "%.2f" % c[0],
@@ -287,6 +295,9 @@ def main():
     parser.add_argument("--quick", action="store_true", help="short runs (~2 minutes)")
     parser.add_argument("--rounds", type=int, default=0, help="interleaved rounds")
     parser.add_argument("--only", default=",".join(TABLES), help="tables to run")
+    parser.add_argument("--frameworks", default="",
+                        help="hello and stream tables: only these servers besides twisted "
+                             "and servlet (default: all), e.g. aiohttp")
     options = parser.parse_args()
     tables = [name for name in options.only.split(",") if name]
     for name in tables:
@@ -296,6 +307,8 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ensureTools()
     settings = Settings(options.quick, options.rounds)
+    if options.frameworks:
+        settings.frameworks = {"twisted", "servlet"} | set(options.frameworks.split(","))
     print("netsvc_twisted benchmarks (%s), %d cores, load average %s"
           % ("quick" if options.quick else "full", os.cpu_count(),
              " ".join("%.2f" % x for x in os.getloadavg())), flush=True)

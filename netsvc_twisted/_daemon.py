@@ -37,6 +37,8 @@ DEFAULT_MAX_HEADERS = 500
 #: Where a daemon created without a port listens (twistd's --listen
 #: replaces it).
 DEFAULT_ENDPOINT = "tcp:8000"
+#: Request paths whose decoded form and mount a site remembers.
+RESOLVED_CACHE = 512
 
 
 def _idleTimeout() -> float:
@@ -77,6 +79,8 @@ class DaemonSite(server.Site):
         self.accessLog = accessLog
         self.connections: set[Any] = set()
         self._drained: defer.Deferred | None = None
+        self._resolved: dict[bytes, tuple[Any, str, str, str, str | None]] = {}
+        self._resolvedGeneration = 0
 
     def buildProtocol(self, addr):
         host = getattr(addr, "host", "")
@@ -95,6 +99,33 @@ class DaemonSite(server.Site):
         return protocol
 
     def dispatch(self, request: ServletRequest, rawPath: bytes) -> ServletCall | None:
+        mounts = self.mounts
+        if self._resolvedGeneration != mounts.generation:
+            self._resolved.clear()
+            self._resolvedGeneration = mounts.generation
+        resolved = self._resolved.get(rawPath)
+        if resolved is None:
+            resolved = self._resolve(request, rawPath)
+            if resolved is None:
+                return None
+        target, path, serverPath, servletPath, absoluteHost = resolved
+        call = ServletCall(request, target, path, serverPath, servletPath, absoluteHost)
+        call.start()
+        # A call that already ended (most answers end inside start()) is
+        # not kept by its request: nothing would reach it but the body
+        # chunks it ignores, and the reference would be a cycle.
+        return None if call._destroyed else call
+
+    def _resolve(
+        self, request: ServletRequest, rawPath: bytes
+    ) -> tuple[Any, str, str, str, str | None] | None:
+        """
+        Decode and normalise a request path and find its mount: the
+        server, request path, server path, servlet path and the host of an
+        absolute-form target; or answer the request with an error page
+        and return L{None}.  Origin-form paths are remembered (up to
+        C{RESOLVED_CACHE} of them, until the mounts change).
+        """
         absoluteHost = None
         if not rawPath.startswith(b"/"):
             # Absolute-form target: parse it once, host included.  urlsplit
@@ -118,12 +149,13 @@ class DaemonSite(server.Site):
             _answer(request, 404, "No server loaded to handle request.")
             return None
         serverPath, target, servletPath = found
-        call = ServletCall(request, target, path, serverPath, servletPath, absoluteHost)
-        call.start()
-        # A call that already ended (most answers end inside start()) is
-        # not kept by its request: nothing would reach it but the body
-        # chunks it ignores, and the reference would be a cycle.
-        return None if call._destroyed else call
+        result = (target, path, serverPath, servletPath, absoluteHost)
+        if absoluteHost is None:
+            resolved = self._resolved
+            if len(resolved) >= RESOLVED_CACHE:
+                resolved.clear()
+            resolved[rawPath] = result
+        return result
 
     def drain(self, timeout: float) -> defer.Deferred:
         """

@@ -14,7 +14,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from netsvc_twisted._paths import decodeText
-from netsvc_twisted._response import BODY, Response
+from netsvc_twisted._response import BODY, Response, headerName
 from netsvc_twisted._server import HttpServer
 from netsvc_twisted._session import HttpSession
 
@@ -29,6 +29,7 @@ _log = Logger(namespace="netsvc.http")
 ABORT_GRACE = 10.0
 
 _AUTH_FAILED = "Authorization Failed."
+_AUTHORIZATION = headerName(b"authorization")
 _NO_SERVLET = "No servlet loaded to handle request."
 
 
@@ -149,7 +150,7 @@ class ServletCall:
 
     def _authorise(self) -> bool:
         session = self.session
-        raw = session.request.requestHeaders.getRawHeaders(b"authorization")
+        raw = session.request.requestHeaders._rawHeaders.get(_AUTHORIZATION)
         if raw:
             # RFC 7617: the scheme is case-insensitive (OSE wanted "Basic ").
             scheme, _, value = raw[0].partition(b" ")

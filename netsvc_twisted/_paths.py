@@ -81,10 +81,14 @@ class MountTable(Generic[T]):
     deeply nested mount wins and C{/testing} never matches C{/test}.
     """
 
+    #: Bumped by every attach(), so callers can cache what resolve() said.
+    generation = 0
+
     def __init__(self) -> None:
         self._mounts: dict[str, T] = {}
 
     def attach(self, path: str, server: T | None) -> None:
+        self.generation += 1
         if server is None:
             self._mounts.pop(path, None)
         else:

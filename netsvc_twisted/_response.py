@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from twisted.logger import Logger
-from twisted.web.http import NO_BODY_CODES, HTTPChannel
+from twisted.web.http import NO_BODY_CODES, RESPONSES, HTTPChannel
 from twisted.web.http_headers import Headers
 
 from netsvc_twisted._errors import ResponseStateError
@@ -95,6 +95,7 @@ def writeHead(request: Any, data: bytes) -> None:
         or code in NO_BODY_CODES or not isinstance(channel, HTTPChannel)
         or request.cookies or request.lastModified is not None
         or request.etag is not None or request._encoder is not None
+        or request.defaultContentType is not None or request._inFakeHead
     ):
         request.write(data)
         return
@@ -152,8 +153,13 @@ class Response:
 
     def sendResponse(self, status: int, message: str | None = None) -> None:
         if self.state == WAITING or self._require(WAITING, "sendResponse"):
-            self.request.setResponseCode(
-                int(status), None if message is None else headerValue(message)
+            # What Request.setResponseCode() does, the reason phrase kept
+            # to one line like a header value.
+            request = self.request
+            request.code = status = int(status)
+            request.code_message = (
+                RESPONSES.get(status, b"Unknown Status") if message is None
+                else headerValue(message)
             )
             self.state = HEADERS
 
@@ -173,10 +179,14 @@ class Response:
             if match:
                 self.charset = match.group(1)
         # Stored as twisted.web's Headers.addRawHeader() would, with the
-        # same name check and line-break replacement, minus its calls.
+        # same name check and line-break replacement (headerName() and
+        # headerValue(), inlined), minus its calls.
+        raw = value.encode("latin-1") if isinstance(value, str) else value
+        if b"\r" in raw or b"\n" in raw:
+            raw = b" ".join(raw.splitlines())
         self.request.responseHeaders._rawHeaders.setdefault(
-            headerName(name), []
-        ).append(headerValue(value))
+            _NAMES.get(name) or headerName(name), []
+        ).append(raw)
 
     def endHeaders(self) -> None:
         if self.state == HEADERS or self._require(HEADERS, "endHeaders"):

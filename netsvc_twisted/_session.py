@@ -22,6 +22,12 @@ def _latin1(raw: bytes | None) -> str:
     return raw.decode("latin-1") if raw else ""
 
 
+_METHODS = {
+    method.encode("ascii"): method
+    for method in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")
+}
+
+
 def splitHostPort(value: str) -> tuple[str, str]:
     """
     Split a C{Host} value, keeping IPv6 brackets out of the port.
@@ -44,6 +50,14 @@ class HttpSession:
     """
 
     response: Response
+    # Until bound or asked for: class defaults, so a session costs four
+    # attribute stores per request.
+    _servletInfo = ""
+    _sessionId = ""
+    _sessionContext: Any = ""
+    _remoteUser = ""
+    _absoluteHost: str | None = None
+    _hostPort: tuple[str, str] | None = None
 
     def __init__(
         self,
@@ -57,12 +71,8 @@ class HttpSession:
         self._requestPath = requestPath
         self._serverPath = serverPath
         self._servletPath = servletPath
-        self._servletInfo = ""
-        self._sessionId = ""
-        self._sessionContext: Any = ""
-        self._remoteUser = ""
-        self._absoluteHost = absoluteHost
-        self._hostPort: tuple[str, str] | None = None
+        if absoluteHost is not None:
+            self._absoluteHost = absoluteHost
 
     # Binding, for server objects.
 
@@ -80,7 +90,8 @@ class HttpSession:
     # Request accessors (spec 2.3).
 
     def requestMethod(self) -> str:
-        return _latin1(self.request.method)
+        method = self.request.method
+        return _METHODS.get(method) or _latin1(method)
 
     def protocolVersion(self) -> str:
         return _latin1(self.request.clientproto)
