@@ -78,14 +78,56 @@ def headerValue(value: str | bytes) -> bytes:
     return raw
 
 
-def writeHead(request: Any, data: bytes) -> None:
+try:
+    from twisted.internet.tcp import Server as _TCPServer
+except ImportError:  # pragma: no cover - no POSIX TCP transport
+    _TCPServer = None
+
+
+def sendData(transport: Any, pieces: tuple[bytes, ...] | list[bytes]) -> None:
+    """
+    Write C{pieces} to C{transport}, in order.  A TCP transport holding
+    nothing gets them straight to its socket (one C{send()}, or one
+    C{sendmsg()} without joining them), as asyncio does: no copy into
+    Twisted's buffer, no C{epoll_ctl()} to wait for writability and no
+    reactor turn when the kernel takes everything.  Whatever the kernel
+    leaves, and everything when the transport already holds bytes (or
+    is not a plain TCP one), goes through the transport's C{write()}, so
+    its buffer, flow control and error handling apply as before.
+    """
+    if (
+        type(transport) is _TCPServer and transport.connected
+        and not transport.disconnecting and not transport._writeDisconnecting
+        and not transport._tempDataLen and transport.offset == len(transport.dataBuffer)
+    ):
+        try:
+            if len(pieces) == 1:
+                sent = transport.socket.send(pieces[0])
+            else:
+                sent = transport.socket.sendmsg(pieces)
+        except OSError:
+            # Would block, or an error that the transport's own write
+            # attempt will find and report as a lost connection.
+            sent = 0
+        if sent:
+            data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+            if sent < len(data):
+                transport.write(data[sent:])
+            return
+    if len(pieces) == 1:
+        transport.write(pieces[0])
+    else:
+        transport.writeSequence(pieces)
+
+
+def writeHead(request: Any, data: bytes) -> bool:
     """
     The first write of an HTTP/1 response: status line, headers and
     C{data} handed to the transport at once.  What twisted.web's
     C{Request.write} does on its first call, less the header checks that
     L{headerName} and L{headerValue} already made when each header was
     stored; anything unusual (HTTP/2, HEAD, a 204/304, a held "100
-    Continue", cookies...) goes through twisted.web.
+    Continue", cookies...) goes through twisted.web and returns false.
     """
     channel = request.channel
     code = request.code
@@ -98,7 +140,7 @@ def writeHead(request: Any, data: bytes) -> None:
         or request.defaultContentType is not None or request._inFakeHead
     ):
         request.write(data)
-        return
+        return False
     request.startedWriting = 1
     version = request.clientproto
     raw = request.responseHeaders._rawHeaders
@@ -114,14 +156,35 @@ def writeHead(request: Any, data: bytes) -> None:
     if data:
         request.sentLength += len(data)
         if request.chunked:
-            lines += (b"%x\r\n" % len(data), data, b"\r\n")
-        else:
+            append(b"%x\r\n" % len(data))
+        if len(data) < 16384:
+            # One buffer: cheaper than a sequence for small replies.
             append(data)
-    if len(data) < 16384:
-        # One buffer, one write: cheaper than a sequence for small replies.
-        channel.transport.write(b"".join(lines))
+            if request.chunked:
+                append(b"\r\n")
+            sendData(channel.transport, (b"".join(lines),))
+        elif request.chunked:
+            sendData(channel.transport, (b"".join(lines), data, b"\r\n"))
+        else:
+            sendData(channel.transport, (b"".join(lines), data))
     else:
-        channel.transport.writeSequence(lines)
+        sendData(channel.transport, (b"".join(lines),))
+    return True
+
+
+def writeBody(request: Any, block: bytes) -> None:
+    """
+    A later write of a response that L{writeHead} started: what
+    twisted.web's C{Request.write} does then, through L{sendData}.
+    """
+    if request.finished or request._disconnected:
+        request.write(block)  # twisted.web's error, or nothing
+        return
+    request.sentLength += len(block)
+    if request.chunked:
+        sendData(request.channel.transport, (b"%x\r\n" % len(block), block, b"\r\n"))
+    else:
+        sendData(request.channel.transport, (block,))
 
 
 class Response:
@@ -138,6 +201,9 @@ class Response:
     bridge: CongestionBridge | None = None
     #: The L{ServletCall} that owns this response, if any.
     call: ServletCall | None = None
+    #: True once writeHead() wrote the head itself: later blocks go
+    #: through writeBody() too.
+    _raw = False
 
     def __init__(self, request: Request, onEnd: Callable[[bool], None]) -> None:
         self.request = request
@@ -200,7 +266,7 @@ class Response:
         """
         request = self.request
         if not request.startedWriting and request.channel is not None:
-            writeHead(request, b"")
+            self._raw = writeHead(request, b"")
 
     def write(self, block: bytes) -> None:
         """
@@ -209,18 +275,16 @@ class Response:
         if self.state == BODY or self._require(BODY, "sendContent"):
             if block:
                 bridge = self.bridge
-                request = self.request
-                if bridge is None:
-                    if request.startedWriting:
-                        request.write(block)
-                    else:
-                        writeHead(request, block)
-                else:
+                if bridge is not None:
                     bridge.beforeWrite()
-                    if request.startedWriting:
-                        request.write(block)
-                    else:
-                        writeHead(request, block)
+                request = self.request
+                if not request.startedWriting:
+                    self._raw = writeHead(request, block)
+                elif self._raw:
+                    writeBody(request, block)
+                else:
+                    request.write(block)
+                if bridge is not None:
                     bridge.blockWritten()
 
     def endContent(self) -> None:
