@@ -14,6 +14,7 @@ import time
 from typing import IO, TYPE_CHECKING, Any
 
 from twisted.logger import Logger
+from twisted.web.http_headers import Headers
 
 from netsvc_twisted._constants import LOG_INFO
 from netsvc_twisted._dispatcher import getReactor
@@ -65,16 +66,50 @@ class _SecondCache:
 _now = _SecondCache()
 
 
+def _canonical(name: bytes) -> bytes:
+    # The key twisted.web's Headers stores a header under.
+    probe = Headers()
+    probe.addRawHeader(name, b"")
+    return next(iter(probe._rawHeaders))
+
+
+_REFERER = _canonical(b"referer")
+_USER_AGENT = _canonical(b"user-agent")
+#: Methods and versions as logged, without a _quote() each.
+_TOKENS = {
+    token.encode("ascii"): token
+    for token in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH",
+                  "HTTP/1.0", "HTTP/1.1", "HTTP/2")
+}
+
+
+def _clientHost(request: Request) -> str:
+    # The peer of a connection does not change: asked once per channel
+    # (twisted.web builds a new address object every time).
+    channel = getattr(request, "channel", None)
+    host = getattr(channel, "_netsvcLogHost", None)
+    if host is None:
+        host = getattr(request.getClientAddress(), "host", None) or "-"
+        if channel is not None:
+            try:
+                channel._netsvcLogHost = host
+            except AttributeError:
+                pass
+    return host
+
+
 def combinedLine(request: Request) -> str:
-    client = getattr(request.getClientAddress(), "host", None) or "-"
+    client = _clientHost(request)
     user = getattr(request, "_netsvcUser", "") or "-"
-    headers = request.requestHeaders
-    referer = headers.getRawHeaders(b"referer")
-    agent = headers.getRawHeaders(b"user-agent")
-    return (f'{client} - {user} [{_now()}] "{_quote(request.method)} '
-            f'{_quote(request.uri)} {_quote(request.clientproto)}" {request.code} '
-            f'{request.sentLength or "-"} "{_quote(referer[0] if referer else None)}" '
-            f'"{_quote(agent[0] if agent else None)}"')
+    headers = request.requestHeaders._rawHeaders
+    referer = headers.get(_REFERER)
+    agent = headers.get(_USER_AGENT)
+    method, version = request.method, request.clientproto
+    return (f'{client} - {user} [{_now()}] "{_TOKENS.get(method) or _quote(method)} '
+            f'{_quote(request.uri)} {_TOKENS.get(version) or _quote(version)}" '
+            f'{request.code} {request.sentLength or "-"} '
+            f'"{_quote(referer[0]) if referer else "-"}" '
+            f'"{_quote(agent[0]) if agent else "-"}"')
 
 
 class AccessLog:
