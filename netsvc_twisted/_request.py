@@ -190,10 +190,27 @@ class ServletChannel(http.HTTPChannel):
 
     _closing = False
     _headDeadline = None
+    _peer = _host = None
 
     def connectionMade(self) -> None:
         super().connectionMade()
         self.site.connections.add(self)
+
+    # twisted.web's Request asks both addresses of every request: the
+    # local one costs a getsockname() system call each time.  Neither
+    # changes while the connection lasts.
+
+    def getPeer(self):
+        peer = self._peer
+        if peer is None:
+            peer = self._peer = super().getPeer()
+        return peer
+
+    def getHost(self):
+        host = self._host
+        if host is None:
+            host = self._host = super().getHost()
+        return host
 
     def connectionLost(self, reason) -> None:
         self._cancelHeadDeadline()
