@@ -79,12 +79,12 @@ class ServletCall:
         absoluteHost: str | None = None,
     ) -> None:
         self.server = server
-        self.response = Response(request, self._ended)
-        self.response.call = self
+        response = self.response = Response(request, self._ended)
+        response.call = self
         session = self.session = HttpSession(
             request, requestPath, serverPath, servletPath, absoluteHost
         )
-        session.response = self.response
+        session.response = response
         if not getattr(request, "reportsConnectionLost", False):
             request.notifyFinish().addErrback(self._clientGone)
 

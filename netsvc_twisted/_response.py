@@ -348,7 +348,8 @@ class Response:
 
     def _finish(self) -> None:
         self.state = DONE
-        self.detachBridge()
+        if self.bridge is not None:
+            self.detachBridge()
         self.request.finish()
         self._onEnd(True)
 

@@ -36,13 +36,13 @@ class HttpServlet:
     """
 
     _bufferedMaximum = 4096
+    _buffered = 0
+    _congestionCallback: Callable[[int, int], Any] | None = None
 
     def __init__(self, session: HttpSession) -> None:
         self._session = session
         self._response = session.response
         self._buffer: list[bytes] = []
-        self._buffered = 0
-        self._congestionCallback: Callable[[int, int], Any] | None = None
 
     # Hooks.
 
