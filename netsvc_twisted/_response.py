@@ -73,7 +73,9 @@ def headerValue(value: str | bytes) -> bytes:
     never end the header and start another.
     """
     raw = value.encode("latin-1") if isinstance(value, str) else value
-    if b"\r" in raw or b"\n" in raw:
+    # 13 and 10 (CR, LF) as ints: a memchr() each, several times cheaper
+    # than a search for a one-byte bytes needle.
+    if 13 in raw or 10 in raw:
         raw = b" ".join(raw.splitlines())
     return raw
 
@@ -248,7 +250,7 @@ class Response:
         # same name check and line-break replacement (headerName() and
         # headerValue(), inlined), minus its calls.
         raw = value.encode("latin-1") if isinstance(value, str) else value
-        if b"\r" in raw or b"\n" in raw:
+        if 13 in raw or 10 in raw:  # CR, LF
             raw = b" ".join(raw.splitlines())
         self.request.responseHeaders._rawHeaders.setdefault(
             _NAMES.get(name) or headerName(name), []
