@@ -188,10 +188,22 @@ class DaemonSite(server.Site):
             self._drained = None
             drained.callback(None)
 
+    @property
+    def accessLog(self) -> AccessLog | None:
+        return self._accessLog
+
+    @accessLog.setter
+    def accessLog(self, accessLog: AccessLog | None) -> None:
+        # Request.finish() calls site.log(request) for every request: with
+        # a log, straight into it, one call less; without, the no-op below.
+        self._accessLog = accessLog
+        if accessLog is None:
+            self.__dict__.pop("log", None)
+        else:
+            self.log = accessLog  # type: ignore[method-assign]
+
     def log(self, request) -> None:
-        accessLog = self.accessLog
-        if accessLog is not None:
-            accessLog(request)
+        pass
 
 
 class HttpDaemon(service.Service):
