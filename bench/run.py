@@ -64,7 +64,7 @@ class Settings:
     def __init__(self, quick, rounds):
         self.quick = quick
         self.rounds = rounds or (3 if quick else 5)
-        self.streamRounds = rounds or 3
+        self.streamRounds = rounds or (3 if quick else 5)
         self.duration = 1 if quick else 5  # seconds per wrk run
         self.warmup = 1
         self.connections = 50
