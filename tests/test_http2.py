@@ -338,17 +338,27 @@ class Servers(netsvc.HttpServer):
         return self.factory(session)
 
 
+def h2Client() -> httpx.Client:
+    """An httpx client speaking HTTP/2 to the test's self-signed daemon."""
+    return httpx.Client(http2=True, verify=False, timeout=TIMEOUT)
+
+
+async def h2Request(daemon, method: str, path: str, **kwargs) -> httpx.Response:
+    """One request over HTTP/2, made from a client thread."""
+
+    def client():
+        with h2Client() as c:
+            return c.request(method, f"https://127.0.0.1:{daemon.port()}{path}", **kwargs)
+
+    return await inThread(client)
+
+
 # (a) Plain requests.
 
 @pytest_twisted.ensureDeferred
 async def test_get_over_h2_with_httpx(startTLS):
     daemon = await startTLS({"/": Servers(Hello)})
-
-    def client():
-        with httpx.Client(http2=True, verify=False, timeout=TIMEOUT) as c:
-            return c.get(f"https://127.0.0.1:{daemon.port()}/a/b?x=1")
-
-    response = await inThread(client)
+    response = await h2Request(daemon, "GET", "/a/b?x=1")
     assert response.http_version == "HTTP/2"
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
@@ -368,7 +378,7 @@ async def test_errors_over_h2(startTLS):
     daemon = await startTLS({"/hello": Servers(Hello), "/fail": Servers(Failing)})
 
     def client():
-        with httpx.Client(http2=True, verify=False, timeout=TIMEOUT) as c:
+        with h2Client() as c:
             base = f"https://127.0.0.1:{daemon.port()}"
             return [c.get(base + path) for path in ("/nowhere", "/fail", "/hello")]
 
@@ -430,12 +440,7 @@ async def test_connection_headers_are_dropped_not_fatal(startTLS):
             self.endContent()
 
     daemon = await startTLS({"/": Servers(Http1Minded)})
-
-    def client():
-        with httpx.Client(http2=True, verify=False, timeout=TIMEOUT) as c:
-            return c.get(f"https://127.0.0.1:{daemon.port()}/")
-
-    response = await inThread(client)
+    response = await h2Request(daemon, "GET", "/")
     assert response.http_version == "HTTP/2"
     assert response.status_code == 200
     assert response.headers["x-kept"] == "yes"
@@ -510,7 +515,7 @@ async def test_stream_window_reopened_as_data_is_read(startTLS):
 
     def client():
         digest = hashlib.sha256()
-        with httpx.Client(http2=True, verify=False, timeout=TIMEOUT) as c:
+        with h2Client() as c:
             url = f"https://127.0.0.1:{daemon.port()}/?size={SIZE}"
             with c.stream("GET", url) as r:
                 for chunk in r.iter_raw():
@@ -690,11 +695,7 @@ async def test_post_body_reaches_process_content(startTLS):
     daemon = await startTLS({"/": Servers(Echo)})
     body = bytes(range(256)) * 1200  # 300 KiB: several windows and chunks
 
-    def client():
-        with httpx.Client(http2=True, verify=False, timeout=TIMEOUT) as c:
-            return c.post(f"https://127.0.0.1:{daemon.port()}/", content=body)
-
-    response = await inThread(client)
+    response = await h2Request(daemon, "POST", "/", content=body)
     assert response.http_version == "HTTP/2"
     assert response.status_code == 200
     assert response.text == f"{len(body)} {hashlib.sha256(body).hexdigest()}"
@@ -814,7 +815,7 @@ async def test_send_complete_is_translated(startTLS):
                              "/hello": Servers(Hello)})
 
     def client():
-        with httpx.Client(http2=True, verify=False, timeout=TIMEOUT) as c:
+        with h2Client() as c:
             base = f"https://127.0.0.1:{daemon.port()}"
             return [c.get(base + path) for path in ("/raw", "/garbage", "/hello")]
 
@@ -870,12 +871,7 @@ async def test_failure_mid_body_resets_the_stream(startTLS):
 @pytest_twisted.ensureDeferred
 async def test_head_over_h2(startTLS):
     daemon = await startTLS({"/": Servers(Hello)})
-
-    def client():
-        with httpx.Client(http2=True, verify=False, timeout=TIMEOUT) as c:
-            return c.head(f"https://127.0.0.1:{daemon.port()}/")
-
-    response = await inThread(client)
+    response = await h2Request(daemon, "HEAD", "/")
     assert response.http_version == "HTTP/2"
     assert response.status_code == 200
     assert response.content == b""
@@ -885,12 +881,7 @@ async def test_head_over_h2(startTLS):
 async def test_access_log_over_h2(startTLS, tmp_path):
     path = tmp_path / "access.log"
     daemon = await startTLS({"/": Servers(Hello)}, accessLog=str(path))
-
-    def client():
-        with httpx.Client(http2=True, verify=False, timeout=TIMEOUT) as c:
-            return c.get(f"https://127.0.0.1:{daemon.port()}/logged?q=1")
-
-    response = await inThread(client)
+    response = await h2Request(daemon, "GET", "/logged?q=1")
     assert response.http_version == "HTTP/2"
     await within(daemon.stop())
     (line,) = path.read_text().splitlines()
@@ -947,7 +938,7 @@ async def test_file_server_over_h2(startTLS, tmp_path):
     daemon = await startTLS({"/files": netsvc.FileServer(str(tmp_path))})
 
     def client():
-        with httpx.Client(http2=True, verify=False, timeout=TIMEOUT) as c:
+        with h2Client() as c:
             url = f"https://127.0.0.1:{daemon.port()}/files/big.bin"
             whole = c.get(url)
             part = c.get(url, headers={"Range": "bytes=1000-1999"})
