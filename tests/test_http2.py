@@ -29,6 +29,7 @@ from support import TIMEOUT
 from twisted.internet import defer, reactor, task, threads
 
 import netsvc_twisted as netsvc
+from netsvc_twisted.testing import servletServer
 
 # The test extra installs twisted[http2] and httpx[http2]: a missing one
 # fails here rather than skipping HTTP/2 quietly.
@@ -330,14 +331,6 @@ class Echo(netsvc.HttpServlet):
         self.endContent()
 
 
-class Servers(netsvc.HttpServer):
-    def __init__(self, factory):
-        self.factory = factory
-
-    def servlet(self, session):
-        return self.factory(session)
-
-
 def h2Client() -> httpx.Client:
     """An httpx client speaking HTTP/2 to the test's self-signed daemon."""
     return httpx.Client(http2=True, verify=False, timeout=TIMEOUT)
@@ -357,7 +350,7 @@ async def h2Request(daemon, method: str, path: str, **kwargs) -> httpx.Response:
 
 @pytest_twisted.ensureDeferred
 async def test_get_over_h2_with_httpx(startTLS):
-    daemon = await startTLS({"/": Servers(Hello)})
+    daemon = await startTLS({"/": servletServer(Hello)})
     response = await h2Request(daemon, "GET", "/a/b?x=1")
     assert response.http_version == "HTTP/2"
     assert response.status_code == 200
@@ -375,7 +368,7 @@ async def test_errors_over_h2(startTLS):
         def processRequest(self):
             raise RuntimeError("boom")
 
-    daemon = await startTLS({"/hello": Servers(Hello), "/fail": Servers(Failing)})
+    daemon = await startTLS({"/hello": servletServer(Hello), "/fail": servletServer(Failing)})
 
     def client():
         with h2Client() as c:
@@ -411,7 +404,7 @@ async def test_two_concurrent_streams_on_one_connection(startTLS):
             self.sendContent(f"{self.requestPath()} {self.clientPort()}")
             self.endContent()
 
-    daemon = await startTLS({"/": Servers(Rendezvous)})
+    daemon = await startTLS({"/": servletServer(Rendezvous)})
 
     async def both(port):
         async with httpx.AsyncClient(http2=True, verify=False, timeout=TIMEOUT) as c:
@@ -439,7 +432,7 @@ async def test_connection_headers_are_dropped_not_fatal(startTLS):
             self.sendContent("fine")
             self.endContent()
 
-    daemon = await startTLS({"/": Servers(Http1Minded)})
+    daemon = await startTLS({"/": servletServer(Http1Minded)})
     response = await h2Request(daemon, "GET", "/")
     assert response.http_version == "HTTP/2"
     assert response.status_code == 200
@@ -450,7 +443,7 @@ async def test_connection_headers_are_dropped_not_fatal(startTLS):
 
 @pytest_twisted.ensureDeferred
 async def test_http11_still_served_on_the_tls_port(startTLS):
-    daemon = await startTLS({"/": Servers(Hello)})
+    daemon = await startTLS({"/": servletServer(Hello)})
 
     def client():
         with httpx.Client(http2=False, verify=False, timeout=TIMEOUT) as c:
@@ -467,7 +460,7 @@ async def test_http11_still_served_on_the_tls_port(startTLS):
 @pytest_twisted.ensureDeferred
 async def test_stream_window_blocks_then_clears(startTLS):
     recorder = Recorder()
-    daemon = await startTLS({"/": Servers(lambda s: Streamed(s, recorder))})
+    daemon = await startTLS({"/": servletServer(lambda s: Streamed(s, recorder))})
 
     def client():
         c = H2Client(daemon.port(), autoAck=False)
@@ -511,7 +504,7 @@ async def test_stream_window_reopened_as_data_is_read(startTLS):
     every byte in order.
     """
     recorder = Recorder()
-    daemon = await startTLS({"/": Servers(lambda s: Streamed(s, recorder))})
+    daemon = await startTLS({"/": servletServer(lambda s: Streamed(s, recorder))})
 
     def client():
         digest = hashlib.sha256()
@@ -537,7 +530,7 @@ async def test_stream_window_reopened_as_data_is_read(startTLS):
 async def test_stall_timeout_resets_the_stream_only(startTLS):
     recorder = Recorder()
     daemon = await startTLS(
-        {"/big": Servers(lambda s: Streamed(s, recorder)), "/hello": Servers(Hello)},
+        {"/big": servletServer(lambda s: Streamed(s, recorder)), "/hello": servletServer(Hello)},
         stallTimeout=0.2)
 
     def client():
@@ -587,7 +580,7 @@ async def test_full_socket_blocks_despite_wide_windows(startTLS):
         servlet.congestion = watched
         return servlet
 
-    daemon = await startTLS({"/": Servers(make)})
+    daemon = await startTLS({"/": servletServer(make)})
 
     def client():
         c = H2Client(daemon.port(), autoAck=False, window=2**31 - 1,
@@ -625,7 +618,7 @@ async def test_full_socket_blocks_despite_wide_windows(startTLS):
 async def test_rst_stream_destroys_the_servlet_once(startTLS):
     recorder = Recorder()
     daemon = await startTLS(
-        {"/big": Servers(lambda s: Streamed(s, recorder)), "/hello": Servers(Hello)})
+        {"/big": servletServer(lambda s: Streamed(s, recorder)), "/hello": servletServer(Hello)})
 
     def client():
         c = H2Client(daemon.port(), autoAck=False)
@@ -658,7 +651,7 @@ async def test_rst_stream_destroys_the_servlet_once(startTLS):
 @pytest_twisted.ensureDeferred
 async def test_closed_connection_destroys_every_servlet_once(startTLS):
     recorder = Recorder()
-    daemon = await startTLS({"/": Servers(lambda s: Streamed(s, recorder))})
+    daemon = await startTLS({"/": servletServer(lambda s: Streamed(s, recorder))})
 
     def client():
         c = H2Client(daemon.port(), autoAck=False)
@@ -692,7 +685,7 @@ async def test_closed_connection_destroys_every_servlet_once(startTLS):
 
 @pytest_twisted.ensureDeferred
 async def test_post_body_reaches_process_content(startTLS):
-    daemon = await startTLS({"/": Servers(Echo)})
+    daemon = await startTLS({"/": servletServer(Echo)})
     body = bytes(range(256)) * 1200  # 300 KiB: several windows and chunks
 
     response = await h2Request(daemon, "POST", "/", content=body)
@@ -704,7 +697,7 @@ async def test_post_body_reaches_process_content(startTLS):
 
 @pytest_twisted.ensureDeferred
 async def test_post_body_with_h2_client(startTLS):
-    daemon = await startTLS({"/": Servers(Echo)})
+    daemon = await startTLS({"/": servletServer(Echo)})
     body = b"x" * 100000
 
     def client():
@@ -730,7 +723,7 @@ async def test_stop_drains_h2_connections(startTLS):
     An idle HTTP/2 connection is told GOAWAY and closed at once, not cut
     after the drain time.
     """
-    daemon = await startTLS({"/": Servers(Hello)}, drainTimeout=TIMEOUT * 3)
+    daemon = await startTLS({"/": servletServer(Hello)}, drainTimeout=TIMEOUT * 3)
     ready = threading.Event()
     stopped = threading.Event()
 
@@ -761,7 +754,7 @@ async def test_stop_drains_h2_connections(startTLS):
 @pytest_twisted.ensureDeferred
 async def test_stop_lets_a_busy_stream_finish_then_says_goaway(startTLS):
     recorder = Recorder()
-    daemon = await startTLS({"/": Servers(lambda s: Streamed(s, recorder))},
+    daemon = await startTLS({"/": servletServer(lambda s: Streamed(s, recorder))},
                             drainTimeout=TIMEOUT * 3)
     size = 1 << 20
     stopped = threading.Event()
@@ -811,8 +804,8 @@ async def test_send_complete_is_translated(startTLS):
         def processRequest(self):
             self.sendComplete(b"not http at all")
 
-    daemon = await startTLS({"/raw": Servers(Raw), "/garbage": Servers(Garbage),
-                             "/hello": Servers(Hello)})
+    daemon = await startTLS({"/raw": servletServer(Raw), "/garbage": servletServer(Garbage),
+                             "/hello": servletServer(Hello)})
 
     def client():
         with h2Client() as c:
@@ -851,7 +844,7 @@ async def test_failure_mid_body_resets_the_stream(startTLS):
         def destroyServlet(self):
             destroyed.append(self)
 
-    daemon = await startTLS({"/half": Servers(HalfWay), "/hello": Servers(Hello)})
+    daemon = await startTLS({"/half": servletServer(HalfWay), "/hello": servletServer(Hello)})
 
     def client():
         c = H2Client(daemon.port())
@@ -870,7 +863,7 @@ async def test_failure_mid_body_resets_the_stream(startTLS):
 
 @pytest_twisted.ensureDeferred
 async def test_head_over_h2(startTLS):
-    daemon = await startTLS({"/": Servers(Hello)})
+    daemon = await startTLS({"/": servletServer(Hello)})
     response = await h2Request(daemon, "HEAD", "/")
     assert response.http_version == "HTTP/2"
     assert response.status_code == 200
@@ -880,7 +873,7 @@ async def test_head_over_h2(startTLS):
 @pytest_twisted.ensureDeferred
 async def test_access_log_over_h2(startTLS, tmp_path):
     path = tmp_path / "access.log"
-    daemon = await startTLS({"/": Servers(Hello)}, accessLog=str(path))
+    daemon = await startTLS({"/": servletServer(Hello)}, accessLog=str(path))
     response = await h2Request(daemon, "GET", "/logged?q=1")
     assert response.http_version == "HTTP/2"
     await within(daemon.stop())
@@ -914,7 +907,7 @@ async def test_backlog_over_h2(startTLS):
                 self.endContent()
                 done.callback(None)
 
-    daemon = await startTLS({"/": Servers(Backlogged)})
+    daemon = await startTLS({"/": servletServer(Backlogged)})
 
     def client():
         c = H2Client(daemon.port())
@@ -980,7 +973,7 @@ async def test_body_reaches_the_servlet_before_it_ends(startTLS):
         def destroyServlet(self):
             destroyed.append(self)
 
-    daemon = await startTLS({"/early": Servers(Early), "/hello": Servers(Hello)})
+    daemon = await startTLS({"/early": servletServer(Early), "/hello": servletServer(Hello)})
 
     def client():
         c = H2Client(daemon.port())
@@ -1035,7 +1028,7 @@ async def test_too_large_body_refused_before_it_is_sent(startTLS):
 
 @pytest_twisted.ensureDeferred
 async def test_get_answered_at_once_is_not_reset(startTLS):
-    daemon = await startTLS({"/": Servers(Hello)})
+    daemon = await startTLS({"/": servletServer(Hello)})
 
     def client():
         c = H2Client(daemon.port())
@@ -1061,7 +1054,7 @@ async def test_100_continue_only_when_the_body_is_wanted(startTLS):
         def servlet(self, session):
             return Echo(session)
 
-    daemon = await startTLS({"/limited": Limited(), "/echo": Servers(Echo)})
+    daemon = await startTLS({"/limited": Limited(), "/echo": servletServer(Echo)})
 
     def client():
         c = H2Client(daemon.port())
@@ -1093,7 +1086,7 @@ async def test_100_continue_only_when_the_body_is_wanted(startTLS):
 
 @pytest_twisted.ensureDeferred
 async def test_idle_h2_connection_times_out(startTLS):
-    daemon = await startTLS({"/": Servers(Hello)}, idleTimeout=0.3)
+    daemon = await startTLS({"/": servletServer(Hello)}, idleTimeout=0.3)
 
     def client():
         c = H2Client(daemon.port())
