@@ -14,11 +14,11 @@ import time
 from typing import IO, TYPE_CHECKING, Any
 
 from twisted.logger import Logger
-from twisted.web.http_headers import Headers
 
 from netsvc_twisted._constants import LOG_INFO
 from netsvc_twisted._dispatcher import getReactor
 from netsvc_twisted._logging import _deliverToMonitor
+from netsvc_twisted._response import headerName
 
 if TYPE_CHECKING:
     from twisted.web.server import Request
@@ -80,15 +80,8 @@ class _SecondCache:
 _stamp = _SecondCache()
 
 
-def _canonical(name: bytes) -> bytes:
-    # The key twisted.web's Headers stores a header under.
-    probe = Headers()
-    probe.addRawHeader(name, b"")
-    return next(iter(probe._rawHeaders))
-
-
-_REFERER = _canonical(b"referer")
-_USER_AGENT = _canonical(b"user-agent")
+_REFERER = headerName(b"referer")
+_USER_AGENT = headerName(b"user-agent")
 #: Methods and versions logged without a look at their bytes.
 _TOKENS = frozenset(
     (b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH",
@@ -119,11 +112,11 @@ def combinedLine(request: Request) -> bytes:
 
 
 def _entry(request: Request) -> tuple[Any, ...]:
-    # What the line needs, taken as it is (AccessLog.__call__ inlines it).
+    # What the line needs, taken as it is; formatting can wait.
     headers = request.requestHeaders._rawHeaders
     return (
         getattr(request.channel, "_netsvcLogHost", None) or _clientHost(request),
-        getattr(request, "_netsvcUser", ""), time.time(),
+        getattr(request, "_netsvcUser", ""), _time(),
         request.method, request.uri, request.clientproto, request.code,
         request.sentLength, headers.get(_REFERER), headers.get(_USER_AGENT),
     )
@@ -176,16 +169,9 @@ class AccessLog:
     def __call__(self, request: Request) -> None:
         if self._batching:
             # Formatted in batches, off the request path: a request only
-            # notes what its line needs (_entry(), inlined: this runs for
-            # every request, and the servlet path is otherwise cheap).
-            headers = request.requestHeaders._rawHeaders
+            # notes what its line needs.
             pending = self._pending
-            pending.append((
-                getattr(request.channel, "_netsvcLogHost", None) or _clientHost(request),
-                getattr(request, "_netsvcUser", ""), _time(),
-                request.method, request.uri, request.clientproto, request.code,
-                request.sentLength, headers.get(_REFERER), headers.get(_USER_AGENT),
-            ))
+            pending.append(_entry(request))
             if len(pending) >= self.batch:
                 self._writePending()
             if self._flushCall is None:
