@@ -306,7 +306,7 @@ class MemoryDaemon:
         connection = self.connect()
         if connection is None:
             raise ConnectionRefusedError("refused by the daemon's authorise()")
-        connection.send(encodeRequest(method, path, body, headers))
+        connection.request(method, path, body, headers)
         replies = connection.replies()
         if not replies:
             raise AssertionError(
