@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import io
 from collections import deque
+from http.client import HTTPException, HTTPResponse
 from typing import Any
 
 from twisted.internet.defer import Deferred
@@ -78,65 +79,45 @@ def streamQueued(channel: Any) -> int | None:
     return sum(len(chunk) for chunk in queue if chunk is not _END_STREAM_SENTINEL)
 
 
+class _RawResponse:
+    """What L{HTTPResponse} reads a response from: bytes."""
+
+    def __init__(self, raw: bytes) -> None:
+        self._file = io.BytesIO(raw)
+
+    def makefile(self, *args: Any, **kwargs: Any) -> io.BytesIO:
+        return self._file
+
+
 def writeRawResponse(request: Any, raw: bytes) -> bool:
     """
     C{sendComplete(raw)} on an HTTP/2 stream, which has no raw bytes: the
-    HTTP/1 response is parsed and its status, headers and body written the
-    HTTP/2 way (connection-specific headers dropped, a chunked body
-    decoded, a body cut at its Content-Length).  False, with nothing
-    written, when C{raw} does not parse as an HTTP/1 response.
+    HTTP/1 response is parsed (by the standard library's client) and its
+    status, headers and body written the HTTP/2 way: connection-specific
+    headers dropped, a chunked body decoded, a body cut at its
+    Content-Length.  False, with nothing written, when C{raw} does not
+    parse as an HTTP/1 response.
     """
-    head, separator, body = raw.partition(b"\r\n\r\n")
-    if not separator:
-        head, separator, body = raw.partition(b"\n\n")
-    lines = head.replace(b"\r\n", b"\n").split(b"\n")
-    status = lines[0].split(b" ", 2)
-    if (not separator or len(status) < 2 or not status[0].startswith(b"HTTP/")
-            or not status[1].isdigit() or len(status[1]) != 3):
+    response = HTTPResponse(
+        _RawResponse(raw), method=request.method.decode("latin-1")  # type: ignore[arg-type]
+    )
+    try:
+        response.begin()
+        body = response.read()
+    except (HTTPException, ValueError):
         return False
-    fields = []
-    for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if not colon or not name.strip():
-            return False
-        fields.append((name.strip().lower(), value.strip()))
-    names = {name for name, _ in fields}
-    if b"chunked" in b"".join(v.lower() for n, v in fields if n == b"transfer-encoding"):
-        body = _dechunk(body)
-        if body is None:
-            return False
-        fields = [(n, v) for n, v in fields if n != b"content-length"]
-    elif b"content-length" in names:
-        length = dict(fields)[b"content-length"]
-        if length.isdigit():
-            body = body[: int(length)]
-    request.setResponseCode(int(status[1]), status[2] if len(status) > 2 else None)
+    request.setResponseCode(response.status, response.reason.encode("latin-1") or None)
     headers = request.responseHeaders
     for name, _ in list(headers.getAllRawHeaders()):
         headers.removeHeader(name)  # Verbatim: only the servlet's headers.
-    for name, value in fields:
-        if name not in CONNECTION_HEADERS:
-            headers.addRawHeader(name, value)
+    for name, value in response.getheaders():
+        rawName = name.lower().encode("latin-1")
+        if rawName not in CONNECTION_HEADERS and not (
+            response.chunked and rawName == b"content-length"
+        ):
+            headers.addRawHeader(rawName, value.encode("latin-1"))
     request.write(body)
     return True
-
-
-def _dechunk(body: bytes) -> bytes | None:
-    parts, position = [], 0
-    while True:
-        end = body.find(b"\r\n", position)
-        if end < 0:
-            return None
-        size = body[position:end].split(b";", 1)[0].strip()
-        try:
-            length = int(size, 16)
-        except ValueError:
-            return None
-        if length == 0:
-            return b"".join(parts)
-        start = end + 2
-        parts.append(body[start:start + length])
-        position = start + length + 2
 
 
 if H2Connection is not None:
