@@ -73,8 +73,11 @@ def streamQueued(channel: Any) -> int | None:
     queues = getattr(conn, "_outboundStreamQueues", None)
     if queues is None:
         return None
-    queue = queues.get(getattr(channel, "streamID", None))
-    if queue is None:
+    return _queuedBytes(queues.get(getattr(channel, "streamID", None)))
+
+
+def _queuedBytes(queue: deque | None) -> int:
+    if not queue:
         return 0
     return sum(len(chunk) for chunk in queue if chunk is not _END_STREAM_SENTINEL)
 
@@ -255,10 +258,7 @@ if H2Connection is not None:
                 stream.flowControlBlocked()
 
         def _queued(self, streamID) -> int:
-            queue = self._outboundStreamQueues.get(streamID)
-            if not queue:
-                return 0
-            return sum(len(chunk) for chunk in queue if chunk is not _END_STREAM_SENTINEL)
+            return _queuedBytes(self._outboundStreamQueues.get(streamID))
 
         def _window(self, streamID) -> int:
             try:
