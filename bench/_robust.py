@@ -28,9 +28,9 @@ def counts():
     from tempfile import SpooledTemporaryFile
 
     import netsvc_twisted as netsvc
-    from netsvc_twisted._congestion import CongestionBridge
-    from netsvc_twisted._lifecycle import ServletCall
-    from netsvc_twisted._request import ServletChannel
+    from netsvc_twisted._http._congestion import CongestionBridge
+    from netsvc_twisted._http._lifecycle import ServletCall
+    from netsvc_twisted._http._request import ServletChannel
 
     tracked = {"servlets": netsvc.HttpServlet, "bridges": CongestionBridge,
                "calls": ServletCall, "channels": ServletChannel, "jobs": netsvc.Job,

@@ -31,7 +31,7 @@ def serve():
     from twisted.internet import reactor
 
     import netsvc_twisted as netsvc
-    from netsvc_twisted._formservlet import FormServlet
+    from netsvc_twisted._forms._servlet import FormServlet
 
     class Upload(FormServlet):
         _maximumBodySize = None

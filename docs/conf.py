@@ -32,7 +32,7 @@ html_static_path = []
 # Docstrings use single backquotes for parameter names: show them as code.
 default_role = "code"
 
-# "Bases: HttpServlet", not "Bases: netsvc_twisted._servlet.HttpServlet".
+# "Bases: HttpServlet", not "Bases: netsvc_twisted._http._servlet.HttpServlet".
 python_use_unqualified_type_names = True
 
 autodoc_member_order = "bysource"

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_constants -*-
+# -*- test-case-name: tests.test_exports -*-
 """
 OSE's module-level constants (spec section 3).
 

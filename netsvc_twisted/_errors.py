@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_response -*-
+# -*- test-case-name: tests.http.test_servlet -*-
 """
 Exceptions raised by the servlet API.
 """

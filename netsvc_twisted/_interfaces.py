@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_servers -*-
+# -*- test-case-name: tests.http.test_servlet -*-
 """
 Interfaces of the servlet model, for adapters and documentation.
 """

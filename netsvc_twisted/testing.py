@@ -50,9 +50,9 @@ from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.python.failure import Failure
 
-from netsvc_twisted._daemon import HttpDaemon
-from netsvc_twisted._dispatcher import usingReactor
-from netsvc_twisted._server import HttpServer
+from netsvc_twisted._http._daemon import HttpDaemon
+from netsvc_twisted._events._dispatcher import usingReactor
+from netsvc_twisted._http._server import HttpServer
 
 __all__ = [
     "MemoryDaemon",

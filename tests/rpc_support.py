@@ -5,7 +5,7 @@ test created, so the process-wide registry does not leak between tests.
 
 import pytest
 
-from netsvc_twisted._registry import registry
+from netsvc_twisted._rpc._registry import registry
 
 
 @pytest.fixture

@@ -71,7 +71,8 @@ def test_limits_page_matches_the_defaults():
     default without changing the page fails here.
     """
     from netsvc_twisted import FormServlet, HttpServer, HttpServlet, RpcGateway, WsgiServlet
-    from netsvc_twisted import _congestion, _daemon, _lifecycle, _ranges, _request
+    from netsvc_twisted._files import _ranges
+    from netsvc_twisted._http import _congestion, _daemon, _lifecycle, _request
 
     MiB = 1024 * 1024
     page = _page("limits.md")

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_client -*-
+# -*- test-case-name: tests.rpc.test_rpc_client -*-
 """
 RPC clients, as OSE's C{netrpc} module: C{RemoteService(url)} for NET-RPC
 here, C{netrpc.xmlrpc} and C{netrpc.json} for the other protocols.
@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import Callable
 
-from netsvc_twisted._netrpc_codec import decoder, encoder
-from netsvc_twisted._rpcfailure import (
+from netsvc_twisted._rpc._netrpc_codec import decoder, encoder
+from netsvc_twisted._rpc._failure import (
     AddressInvalid,
     AuthenticationFailure,
     ServiceFailure,
     ServiceUnavailable,
     TransportFailure,
 )
-from netsvc_twisted._rpctypes import (
+from netsvc_twisted._rpc._types import (
     Binary,
     Boolean,
     Date,

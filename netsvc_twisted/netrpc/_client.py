@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_client -*-
+# -*- test-case-name: tests.rpc.test_rpc_client -*-
 """
 What the three RPC clients share: URL checks, the method proxy, the
 mapping of HTTP outcomes onto failures (spec 10.9), and two transports,
@@ -37,8 +37,8 @@ from netsvc_twisted._constants import (
     CLIENT_UNKNOWN_ERROR,
     CLIENT_UNKNOWN_ERROR_MESSAGE,
 )
-from netsvc_twisted._netrpc_codec import DecodingError
-from netsvc_twisted._rpcfailure import (
+from netsvc_twisted._rpc._netrpc_codec import DecodingError
+from netsvc_twisted._rpc._failure import (
     AddressInvalid,
     AuthenticationFailure,
     ServiceFailure,

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_client -*-
+# -*- test-case-name: tests.rpc.test_rpc_client -*-
 """
 The NET-RPC client protocol (spec 10.3, 10.9).
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netsvc_twisted import _netrpc_codec as codec
+from netsvc_twisted._rpc import _netrpc_codec as codec
 from netsvc_twisted.netrpc._client import Protocol, headersInvalid
 
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_client -*-
+# -*- test-case-name: tests.rpc.test_rpc_client -*-
 """
 JSON-RPC 2.0 clients (they also read OSE's 1.0-style answers).
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 from typing import Any, Callable
 
-from netsvc_twisted import _jsonrpc_codec as codec
+from netsvc_twisted._rpc import _jsonrpc_codec as codec
 from netsvc_twisted.netrpc._client import BlockingClient, DeferredClient, Protocol
 
 _ids = itertools.count(1)

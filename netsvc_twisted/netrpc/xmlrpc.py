@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_client -*-
+# -*- test-case-name: tests.rpc.test_rpc_client -*-
 """
 XML-RPC clients with OSE's failure mapping (spec 10.5, 10.9): a fault's
 C{faultString} is split back into origin, description and details.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from netsvc_twisted import _xmlrpc_codec as codec
+from netsvc_twisted._rpc import _xmlrpc_codec as codec
 from netsvc_twisted.netrpc._client import (
     BlockingClient,
     DeferredClient,

@@ -15,7 +15,7 @@ from typing import Any
 from twisted.logger import LogLevel, globalLogPublisher
 
 import netsvc_twisted as netsvc
-from netsvc_twisted._formdata import UploadedFile
+from netsvc_twisted._forms._fields import UploadedFile
 
 #: Files the FileServer serves, by name.
 FILES = {

@@ -14,11 +14,11 @@ import pytest
 from twisted.internet import reactor
 
 import netsvc_twisted as netsvc
-from netsvc_twisted import _dispatcher
-from netsvc_twisted._congestion import CongestionBridge
-from netsvc_twisted._lifecycle import ServletCall
-from netsvc_twisted._request import ServletChannel, ServletRequest
-from netsvc_twisted._response import Response
+from netsvc_twisted._events import _dispatcher
+from netsvc_twisted._http._congestion import CongestionBridge
+from netsvc_twisted._http._lifecycle import ServletCall
+from netsvc_twisted._http._request import ServletChannel, ServletRequest
+from netsvc_twisted._http._response import Response
 from netsvc_twisted.testing import MemoryDaemon
 
 from hostile_apps import LogWatch, disconnectingClients, mounts

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import netsvc_twisted as netsvc
-from netsvc_twisted._formdata import FormError, FormLimits, FormSubmission
+from netsvc_twisted._forms._fields import FormError, FormLimits
+from netsvc_twisted._forms._submission import FormSubmission
 from netsvc_twisted.testing import MemoryDaemon, parseResponses
 
 from hostile_apps import LogWatch, mounts

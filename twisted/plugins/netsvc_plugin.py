@@ -12,7 +12,7 @@ from twisted.application.service import ServiceMaker
 
 netsvc = ServiceMaker(
     "netsvc",
-    "netsvc_twisted._twistd",
+    "netsvc_twisted._hosting._twistd",
     "Run an OSE-style netsvc application script (twistd netsvc --config app.py).",
     "netsvc",
 )

@@ -1,0 +1,197 @@
+# -*- test-case-name: tests.forms.test_form_decode -*-
+"""
+What every form decoder shares: the limits, the error, the raw fields
+collected so far and the uploaded-file type.
+
+Names and values stay bytes until the end: the form's charset may be
+announced by a ``_charset_`` field that arrives after the fields it
+applies to.
+"""
+
+from __future__ import annotations
+
+import codecs
+import tempfile
+from dataclasses import dataclass
+from typing import IO, Any, Optional, Union
+
+__all__ = [
+    "FormError", "FormLimits", "UploadedFile", "RawFields", "contentTypeOf",
+    "spoolFile",
+]
+
+
+class FormError(Exception):
+    """The submission is refused with `status` (400 or 413) and a short
+    page text."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status, message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class FormLimits:
+    """Bounds on what one submission may cost; None means unlimited.
+
+    ``maximumFieldSize`` bounds each non-file value (kept in memory);
+    uploaded files are bounded by the body size only and spill to disk
+    beyond ``spoolThreshold`` bytes.
+    """
+
+    maximumBodySize: Optional[int] = 64 * 1024 * 1024
+    maximumFieldCount: Optional[int] = 1000
+    maximumFieldSize: Optional[int] = 1024 * 1024
+    spoolThreshold: int = 64 * 1024
+
+
+class UploadedFile:
+    """One file part of a multipart form.
+
+    ``file`` is positioned at the start; it is a spooled temporary file
+    that lives in memory while small and on disk beyond the threshold,
+    and disappears when closed (FormServlet closes it when the servlet
+    is destroyed).
+    """
+
+    def __init__(self, name: str, filename: str, content_type: str,
+                 file: IO[bytes], size: int,
+                 headers: dict[str, str]) -> None:
+        self.name = name
+        self.filename = filename
+        self.content_type = content_type
+        self.file = file
+        self.size = size
+        self.headers = headers
+
+    def read(self, size: int = -1) -> bytes:
+        return self.file.read(size)
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __repr__(self) -> str:
+        return "<UploadedFile %r filename=%r %s %d bytes>" % (
+            self.name, self.filename, self.content_type, self.size)
+
+
+#: A raw value: the bytes of a text field with its own charset (or None
+#: for the form's), or an upload whose names still need decoding.
+RawValue = Union[tuple[bytes, Optional[str]], "_RawUpload"]
+
+
+class _RawUpload:
+    __slots__ = ("filename", "content_type", "file", "size", "headers")
+
+    def __init__(self, filename: bytes, content_type: str, file: IO[bytes],
+                 size: int, headers: dict[str, str]) -> None:
+        self.filename = filename
+        self.content_type = content_type
+        self.file = file
+        self.size = size
+        self.headers = headers
+
+
+def contentTypeOf(value: str) -> tuple[str, dict[str, str]]:
+    """Media type (lower case) and parameters of a Content-Type value."""
+    mediaType, _, rest = value.partition(";")
+    params: dict[str, str] = {}
+    for item in rest.split(";"):
+        key, sep, val = item.partition("=")
+        if not sep:
+            continue
+        val = val.strip()
+        if len(val) >= 2 and val[0] == val[-1] == '"':
+            val = val[1:-1]
+        params[key.strip().lower()] = val
+    return mediaType.strip().lower(), params
+
+
+def _checkCharset(name: str) -> str:
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        raise FormError(400, "Unknown form charset.") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise FormError(400, "Unknown form charset.")
+    return info.name
+
+
+class RawFields:
+    """Fields in arrival order, counted against the field limit."""
+
+    def __init__(self, limits: FormLimits) -> None:
+        self.limits = limits
+        self.items: list[tuple[bytes, RawValue]] = []
+
+    def count(self) -> None:
+        """Account for one more field before its value is collected."""
+        limit = self.limits.maximumFieldCount
+        if limit is not None and len(self.items) >= limit:
+            raise FormError(400, "Too many form fields.")
+
+    def checkSize(self, size: int) -> None:
+        limit = self.limits.maximumFieldSize
+        if limit is not None and size > limit:
+            raise FormError(413, "Form field too large.")
+
+    def add(self, name: bytes, value: RawValue) -> None:
+        self.count()
+        self.items.append((name, value))
+
+    def charset(self, fallback: str) -> str:
+        """The form's charset: a ``_charset_`` field wins over the
+        Content-Type parameter (`fallback`)."""
+        for name, value in self.items:
+            if name == b"_charset_" and isinstance(value, tuple):
+                try:
+                    announced = value[0].decode("ascii").strip()
+                except UnicodeDecodeError:
+                    raise FormError(400, "Unknown form charset.") from None
+                if announced:
+                    return _checkCharset(announced)
+        return _checkCharset(fallback)
+
+    def decode(self, fallback: str = "utf-8") -> dict[str, Any]:
+        """Decode to OSE's field dict: one value, or a list of values for
+        a repeated name, each a str or an L{UploadedFile}."""
+        charset = self.charset(fallback)
+        fields: dict[str, Any] = {}
+        for rawName, raw in self.items:
+            try:
+                name = rawName.decode(charset)
+                if isinstance(raw, tuple):
+                    data, own = raw
+                    value: Any = data.decode(
+                        _checkCharset(own) if own else charset)
+                else:
+                    value = UploadedFile(name, raw.filename.decode(charset),
+                                         raw.content_type, raw.file,
+                                         raw.size, raw.headers)
+            except UnicodeError:
+                # Not only UnicodeDecodeError: codecs such as idna and
+                # "undefined" raise plain UnicodeError on bad input.
+                raise FormError(
+                    400, "Form data is not valid %s." % charset) from None
+            if name in fields:
+                previous = fields[name]
+                if isinstance(previous, list):
+                    previous.append(value)
+                else:
+                    fields[name] = [previous, value]
+            else:
+                fields[name] = value
+        return fields
+
+    def close(self) -> None:
+        """Release spooled files of a submission that was refused."""
+        for _name, raw in self.items:
+            if isinstance(raw, _RawUpload):
+                raw.file.close()
+
+
+def spoolFile(limits: FormLimits) -> IO[bytes]:
+    """Storage for one upload: memory first, an unlinked disk file past
+    the threshold."""
+    return tempfile.SpooledTemporaryFile(max_size=limits.spoolThreshold)

@@ -1,0 +1,123 @@
+# -*- test-case-name: tests.forms.test_form_servlet -*-
+"""
+L{FormServlet} (spec 8.1 as amended by decisions.md): decodes a form
+submission and calls C{handleRequest()}.
+
+Bodies are decoded as they arrive (L{netsvc_twisted._forms._fields}), so an
+upload costs bounded memory and a refused submission is answered as soon
+as it is recognised.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from netsvc_twisted._forms._fields import FormError, FormLimits
+from netsvc_twisted._forms._submission import FormSubmission
+from netsvc_twisted._http._servlet import HttpServlet
+
+__all__ = ["FormServlet"]
+
+
+class FormServlet(HttpServlet):
+    """Override C{handleRequest()}; read the form with C{containsField()},
+    C{field()} and C{fields()}.
+
+    Limits are class attributes, like C{_bufferedMaximum}, so a subclass
+    or an instance may change them: C{_maximumBodySize} (413),
+    C{_maximumFieldCount} (400), C{_maximumFieldSize} (413, per non-file
+    value) and C{_spoolThreshold} (bytes of an upload kept in memory
+    before it moves to a temporary file). None means unlimited.
+    """
+
+    _maximumBodySize: Optional[int] = FormLimits.maximumBodySize
+    _maximumFieldCount: Optional[int] = FormLimits.maximumFieldCount
+    _maximumFieldSize: Optional[int] = FormLimits.maximumFieldSize
+    _spoolThreshold: int = FormLimits.spoolThreshold
+
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        self._fields: dict[str, Any] = {}
+        self._submission: Optional[FormSubmission] = None
+
+    # -- OSE API -----------------------------------------------------------
+
+    def containsField(self, name: str) -> bool:
+        return name in self._fields
+
+    def field(self, name: str) -> Any:
+        return self._fields[name]
+
+    def fields(self) -> dict[str, Any]:
+        return self._fields
+
+    def handleRequest(self) -> None:
+        self.sendError(501)
+
+    # -- hooks ---------------------------------------------------------------
+
+    def _limits(self) -> FormLimits:
+        return FormLimits(self._maximumBodySize, self._maximumFieldCount,
+                          self._maximumFieldSize, self._spoolThreshold)
+
+    def _hasBody(self) -> bool:
+        return self.contentLength() > 0 or self.containsHeader(
+            "transfer-encoding")
+
+    def processRequest(self) -> None:
+        method = self.requestMethod()
+        if method not in ("GET", "POST"):
+            self.sendError(501, "Request method type is not supported.")
+            return
+        chunked = self.containsHeader("transfer-encoding")
+        if method == "POST" and self.contentLength() < 0 and not chunked:
+            self.sendError(400, "Content length required for POST.")
+            return
+        if method == "GET" and self._hasBody():
+            self.sendError(400, "Unexpected content length for GET.")
+            return
+        query = self.queryString().encode("latin-1")
+        try:
+            if method == "GET":
+                self._submission = FormSubmission(
+                    "application/x-www-form-urlencoded", self._limits())
+                self._submission.feed(query)
+            else:
+                self._submission = FormSubmission(
+                    self.contentType(), self._limits(), query)
+                self._submission.checkLength(self.contentLength())
+        except FormError as e:
+            self._refuse(e)
+
+    def processContent(self, content: bytes) -> None:
+        submission = self._submission
+        if submission is None:
+            return
+        try:
+            submission.feed(content)
+        except FormError as e:
+            self._refuse(e)
+
+    def processContentEnd(self) -> None:
+        submission = self._submission
+        if submission is None:
+            return
+        try:
+            self._fields = submission.finish()
+        except FormError as e:
+            self._refuse(e)
+            return
+        self.handleRequest()
+
+    def _refuse(self, error: FormError) -> None:
+        submission, self._submission = self._submission, None
+        if submission is not None:
+            submission.close()
+        self.sendError(error.status, error.message)
+
+    def destroyServlet(self) -> None:
+        """Uploaded files are temporary: they go with the servlet."""
+        submission, self._submission = self._submission, None
+        if submission is not None:
+            submission.close()
+        super().destroyServlet()

@@ -1,0 +1,310 @@
+# -*- test-case-name: tests.hosting.test_twistd_plugin -*-
+"""
+C{twistd netsvc --config app.py}: an OSE-style application script run as a
+twistd service.
+
+The script runs as C{python app.py} would run it (C{__name__} is
+C{"__main__"}, C{sys.argv} is the script and its arguments, its directory
+is first on C{sys.path}), with three differences that hand the process
+over to twistd:
+
+  - every L{HttpDaemon} the script creates or starts becomes a child
+    service of the plugin's L{MultiService}, so twistd starts and stops it
+    (and a script written for twistd may leave out C{daemon.start()});
+  - C{daemon.start()} does not listen yet: it returns a Deferred that
+    fires with the listening port (or L{None}) once twistd's
+    C{privilegedStartService} has listened, so ports below 1024 bind
+    before C{--uid}/C{--gid} shed privileges;
+  - C{Dispatcher().run()} returns at once; twistd runs the reactor.
+
+C{--listen} endpoints go to the one daemon the script created without a
+port (C{HttpDaemon()}); daemons created with a port keep it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+from twisted.application import service
+from twisted.internet import defer
+from twisted.internet.endpoints import serverFromString
+from twisted.logger import Logger
+from twisted.python import usage
+
+from netsvc_twisted._http._accesslog import AccessLog
+from netsvc_twisted._http._daemon import HttpDaemon, _portOf
+from netsvc_twisted._events._dispatcher import Dispatcher
+
+_log = Logger(namespace="netsvc.twistd")
+
+__all__ = ["Options", "makeService", "ScriptError"]
+
+
+class ScriptError(SystemExit, Exception):
+    """
+    The script could not be run or its daemons could not listen.
+
+    A C{SystemExit} so twistd ends with status 1 and no traceback, and an
+    C{Exception} so a daemonising twistd reports it to its parent process
+    through the status pipe instead of exiting 0.  The one-line message is
+    written to the process's real stderr (twistd has redirected
+    C{sys.stderr} into the log by the time services start) and logged.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(1)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _fail(message: str) -> ScriptError:
+    message = " ".join(message.split("\n"))
+    stream = sys.__stderr__
+    if stream is not None:
+        stream.write(message + "\n")
+        stream.flush()
+    return ScriptError(message)
+
+
+class Options(usage.Options):
+    """
+    Command line of C{twistd netsvc}, in the style of C{twistd web}.
+    """
+
+    synopsis = "[netsvc options] --config FILE [script arguments...]"
+    longdesc = (
+        "Run an OSE-style netsvc application script (the program you would run "
+        "with 'python FILE') under twistd.  Daemons the script creates or starts "
+        "are started and stopped by twistd; Dispatcher().run() returns at once.  "
+        "Arguments after the options become the script's sys.argv[1:]."
+    )
+    optParameters = [
+        ["config", "c", None, "The application script to run (required)."],
+        ["access-log", None, None,
+         "Append the combined-format request log of every daemon that has no "
+         "log file of its own to this file."],
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self["listen"] = []
+        self["args"] = ()
+
+    def opt_listen(self, description: str) -> None:
+        """Endpoint of the daemon created without a port, HttpDaemon() (repeatable; default tcp:8000); others keep theirs."""  # noqa: E501
+        self["listen"].append(description)
+
+    def parseArgs(self, *args: str) -> None:
+        self["args"] = args
+
+    def postOptions(self) -> None:
+        if not self["config"]:
+            raise usage.UsageError("--config FILE is required")
+
+
+class DaemonService(service.Service):
+    """
+    Starts one L{HttpDaemon} for twistd: listens in
+    C{privilegedStartService}, drains in C{stopService}, and answers the
+    Deferreds the script got from C{daemon.start()}.
+    """
+
+    def __init__(self, daemon: HttpDaemon, script: str) -> None:
+        self.daemon = daemon
+        self.script = script
+        self.extraEndpoints: list[str] = []
+        self.waiting: list[defer.Deferred] = []
+        self.accessLog: AccessLog | None = None
+        self._extraPorts: list[Any] = []
+
+    def privilegedStartService(self) -> None:
+        super().privilegedStartService()
+        daemon = self.daemon
+        started = _originalStart(daemon)
+        result: list[Any] = []
+        started.addBoth(lambda value: (result.append(value), value)[1])
+        if result and result[0] is None:
+            raise _fail(
+                f"twistd netsvc: {self.script}: {daemon!r} could not listen: "
+                f"{daemon.startFailure.getErrorMessage()}"
+            )
+        # The MultiService owns the stop: without this the daemon's own
+        # shutdown trigger would stop it a second time.
+        trigger, daemon._shutdownTrigger = daemon._shutdownTrigger, None
+        if trigger is not None:
+            daemon._reactorUsed().removeSystemEventTrigger(trigger)
+        for description in self.extraEndpoints:
+            endpoint = serverFromString(daemon._reactorUsed(), description)
+            listened: list[Any] = []
+            endpoint.listen(daemon.site).addBoth(listened.append)
+            if listened and not hasattr(listened[0], "stopListening"):
+                raise _fail(
+                    f"twistd netsvc: {self.script}: {daemon!r} could not listen on "
+                    f"{description}: {listened[0].getErrorMessage()}"
+                )
+            self._extraPorts.extend(listened)
+        waiting, self.waiting = self.waiting, []
+        for d in waiting:
+            started.addBoth(lambda value, d=d: (d.callback(value), value)[1])
+
+    def stopService(self) -> defer.Deferred:
+        super().stopService()
+        ports, self._extraPorts = self._extraPorts, []
+        stopping = [defer.maybeDeferred(port.stopListening) for port in ports]
+        stopping.append(self.daemon.stop())
+        d = defer.gatherResults(stopping, consumeErrors=True)
+
+        def closeLog(result: Any) -> Any:
+            if self.accessLog is not None:
+                self.accessLog.close()
+            return result
+
+        return d.addBoth(closeLog)
+
+
+_originalStart = HttpDaemon.start
+
+
+class _Adopter:
+    """
+    Collects the daemons a script creates or starts, in order.
+    """
+
+    def __init__(self, script: str) -> None:
+        self.script = script
+        self.services: dict[int, DaemonService] = {}
+
+    def adopt(self, daemon: HttpDaemon) -> DaemonService:
+        found = self.services.get(id(daemon))
+        if found is None:
+            found = self.services[id(daemon)] = DaemonService(daemon, self.script)
+        return found
+
+    @contextmanager
+    def capturing(self) -> Iterator[None]:
+        originalInit = HttpDaemon.__init__
+        originalRun = Dispatcher.run
+        adopter = self
+
+        def __init__(daemon: HttpDaemon, *args: Any, **kwargs: Any) -> None:
+            originalInit(daemon, *args, **kwargs)
+            adopter.adopt(daemon)
+
+        def start(daemon: HttpDaemon) -> defer.Deferred:
+            d: defer.Deferred = defer.Deferred()
+            adopter.adopt(daemon).waiting.append(d)
+            return d
+
+        def run(dispatcher: Dispatcher) -> None:
+            return None
+
+        HttpDaemon.__init__ = __init__  # type: ignore[method-assign]
+        HttpDaemon.start = start  # type: ignore[method-assign]
+        Dispatcher.run = run  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            HttpDaemon.__init__ = originalInit  # type: ignore[method-assign]
+            HttpDaemon.start = _originalStart  # type: ignore[method-assign]
+            Dispatcher.run = originalRun  # type: ignore[method-assign]
+
+
+def _describe(exc: BaseException, path: str) -> str:
+    """
+    One line: where in the script it failed and why.
+    """
+    if isinstance(exc, SyntaxError):
+        return f"{exc.filename or path}:{exc.lineno}: {type(exc).__name__}: {exc.msg}"
+    where = path
+    script = os.path.abspath(path)
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if os.path.abspath(frame.f_code.co_filename) == script:
+            where = f"{path}:{lineno}"
+    text = str(exc)
+    return f"{where}: {type(exc).__name__}" + (f": {text}" if text else "")
+
+
+@contextmanager
+def _scriptArguments(path: str, args: Sequence[str]) -> Iterator[None]:
+    saved = sys.argv
+    sys.argv = [path, *args]
+    try:
+        yield
+    finally:
+        sys.argv = saved
+
+
+def runScript(path: str, args: Sequence[str] = ()) -> list[DaemonService]:
+    """
+    Run the script at C{path} as C{__main__}; return a service per daemon
+    it created or started.  Failures become one-line L{ScriptError}s.
+    """
+    import runpy
+
+    if not os.path.isfile(path):
+        raise _fail(f"twistd netsvc: {path}: no such file")
+    directory = os.path.dirname(os.path.abspath(path))
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    adopter = _Adopter(path)
+    try:
+        with adopter.capturing(), _scriptArguments(path, args):
+            runpy.run_path(path, run_name="__main__")
+    except SystemExit as exc:
+        if exc.code in (None, 0):
+            raise
+        raise _fail(f"twistd netsvc: {path}: the script exited with {exc.code!r}") from None
+    except BaseException as exc:
+        raise _fail(f"twistd netsvc: {_describe(exc, path)}") from None
+    return list(adopter.services.values())
+
+
+def _assignEndpoints(services: list[DaemonService], listen: list[str], path: str) -> None:
+    if not listen:
+        return
+    portless = [s for s in services if not getattr(s.daemon, "endpointGiven", True)]
+    if len(portless) != 1:
+        raise _fail(
+            f"twistd netsvc: {path}: --listen applies to the one daemon created "
+            f"without a port (HttpDaemon()); the script created {len(portless)}"
+        )
+    target = portless[0]
+    daemon = target.daemon
+    daemon._description = listen[0]
+    daemon._port = _portOf(listen[0])
+    target.extraEndpoints = list(listen[1:])
+
+
+def _assignAccessLog(services: list[DaemonService], path: str | None) -> None:
+    if not path:
+        return
+    for target in services:
+        site = target.daemon.site
+        existing = site.accessLog
+        if existing is not None and existing._file is not None:
+            continue
+        channel = existing._channel if existing is not None else None
+        site.accessLog = target.accessLog = AccessLog(path, channel)
+
+
+def makeService(options: Options) -> service.MultiService:
+    """
+    Run the script and return a L{MultiService} of its daemons.
+    """
+    path = options["config"]
+    services = runScript(path, options["args"])
+    _assignEndpoints(services, options["listen"], path)
+    _assignAccessLog(services, options["access-log"])
+    top = service.MultiService()
+    for child in services:
+        child.setServiceParent(top)
+    if not services:
+        _log.warn("{script} created no HttpDaemon", script=path)
+    return top
+

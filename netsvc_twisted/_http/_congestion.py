@@ -1,0 +1,239 @@
+# -*- test-case-name: tests.http.test_congestion -*-
+"""
+The bridge between Twisted's flow control and OSE congestion callbacks
+(spec 5, decisions.md "Congestion").
+
+While a servlet monitors congestion, a streaming L{IPushProducer} is
+registered on its request: the transport's C{pauseProducing()} becomes
+C{CONNECTION_BLOCKED}, C{resumeProducing()} becomes C{CONNECTION_CLEARED}
+and C{stopProducing()} means the client is gone.  Events are queued and
+delivered from the reactor, never inside the C{sendContent()} whose write
+filled the buffer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet.interfaces import IPushProducer
+from zope.interface import implementer
+
+from netsvc_twisted._constants import (
+    CONNECTION_BACKLOG,
+    CONNECTION_BLOCKED,
+    CONNECTION_CLEARED,
+)
+from netsvc_twisted._http._h2 import streamQueued
+from netsvc_twisted._http._response import requestCallLater
+
+if TYPE_CHECKING:
+    from netsvc_twisted._http._response import Response
+    from netsvc_twisted._http._servlet import HttpServlet
+
+#: Blocks queued before CONNECTION_BACKLOG fires (OSE's default).
+DEFAULT_THRESHOLD = 256
+#: Seconds between looks at a backlogged transport that Twisted has not
+#: paused (it drains without telling its producer).
+DRAIN_POLL = 0.05
+#: Seconds a response may stay blocked before it is aborted.
+DEFAULT_STALL_TIMEOUT = 300.0
+
+
+def threshold() -> int:
+    value = os.environ.get("OTCLIB_STREAMTHRESHOLD", "")
+    return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_THRESHOLD
+
+
+def bufferedBytes(transport: Any) -> int | None:
+    """
+    Bytes a transport still holds, or L{None} when it cannot tell.
+
+    Socket transports are read through Twisted's FileDescriptor buffer;
+    other transports may offer a C{bufferedBytes()} method (the in-memory
+    transport of L{netsvc_twisted.testing} does).
+    """
+    method = getattr(transport, "bufferedBytes", None)
+    if method is not None:
+        return method()
+    try:
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+    except AttributeError:
+        return None
+
+
+def heldBytes(channel: Any) -> int | None:
+    """
+    Response bytes the request's channel still holds: its transport's
+    buffer, or under HTTP/2 (an C{H2Stream}, which has no transport) what
+    the stream has queued behind flow control.
+    """
+    transport = channel.transport
+    if transport is None:
+        return streamQueued(channel)
+    return bufferedBytes(transport)
+
+
+@implementer(IPushProducer)
+class CongestionBridge:
+    """
+    One servlet's view of its connection's flow control.
+    """
+
+    paused = False
+    backlog = False
+    _sinceBacklog = 0
+    _delivering = None
+    _drainCheck = None
+    _stallTimer = None
+
+    def __init__(self, servlet: HttpServlet, response: Response) -> None:
+        self.servlet = servlet
+        self.response = response
+        self.pending = 0
+        self.threshold = threshold()
+        site = getattr(response.request, "site", None)
+        self.stallTimeout = getattr(site, "stallTimeout", DEFAULT_STALL_TIMEOUT)
+        self._events: deque[tuple[int, int]] = deque()
+        self._callLater = requestCallLater(response.request)
+
+    # Events.
+
+    def _queue(self, status: int, pending: int) -> None:
+        self._events.append((status, pending))
+        if self._delivering is None:
+            self._delivering = self._callLater(0, self._deliver)
+
+    def _deliver(self) -> None:
+        self._delivering = None
+        events = self._events
+        while events and self.servlet is not None:
+            status, pending = events.popleft()
+            self.response.call.congestion(self.servlet, status, pending)
+
+    # Called by the response around every block handed to Twisted.
+
+    def beforeWrite(self) -> None:
+        """
+        A transport holding nothing has written every earlier block: the
+        connection is known to be drained, without a timer per block.
+        """
+        if self.pending and not self.paused:
+            # Transports that cannot tell (TLS, test transports) count as
+            # drained while Twisted has not paused us.
+            if not heldBytes(self.response.request.channel):
+                self._drained()
+
+    def blockWritten(self) -> None:
+        self.pending += 1
+        threshold = self.threshold
+        if not self.backlog:
+            if self.pending == threshold:
+                self.backlog = True
+                self._sinceBacklog = 0
+                self._queue(CONNECTION_BACKLOG, self.pending)
+        else:
+            self._sinceBacklog += 1
+            if self._sinceBacklog % threshold == 0 and self.pending >= threshold:
+                self._queue(CONNECTION_BACKLOG, self.pending)
+        if self.backlog and not self.paused and self._drainCheck is None:
+            # A backlog must end with BACKLOG(0) even if nothing else is
+            # written, so look again once the reactor has had a turn.
+            self._drainCheck = self._callLater(0, self._checkDrained)
+
+    def _checkDrained(self) -> None:
+        self._drainCheck = None
+        if self.paused or self.servlet is None:
+            return
+        if not heldBytes(self.response.request.channel):
+            self._drained()
+        elif self.backlog:
+            self._drainCheck = self._callLater(DRAIN_POLL, self._checkDrained)
+
+    def _drained(self) -> None:
+        self.pending = 0
+        if self.backlog:
+            self.backlog = False
+            self._queue(CONNECTION_BACKLOG, 0)
+
+    # IPushProducer, called by the channel.
+
+    def pauseProducing(self) -> None:
+        if self.paused or self.servlet is None:
+            return
+        self.paused = True
+        self._queue(CONNECTION_BLOCKED, max(self.pending, 1))
+        if self.stallTimeout:
+            self._stallTimer = self._callLater(self.stallTimeout, self._stalled)
+
+    def resumeProducing(self) -> None:
+        if not self.paused or self.servlet is None:
+            return
+        self.paused = False
+        self._cancelStall()
+        # Twisted resumes producers only once its buffer is empty.
+        self.pending = 0
+        events = self._events
+        blocked = (CONNECTION_BLOCKED, events[0][1]) if events else None
+        if blocked is not None and events[0] == blocked:
+            # Blocked and cleared before the servlet heard of it: a blip
+            # within one reactor turn that it need not stop for.
+            events.popleft()
+        elif not events and not self.response.inHook:
+            # From the reactor (Twisted's doWrite), not from inside a
+            # servlet call: tell the servlet now, so its next part is not
+            # a reactor turn late.
+            self.response.call.congestion(self.servlet, CONNECTION_CLEARED, 0)
+        else:
+            self._queue(CONNECTION_CLEARED, 0)
+        if self.servlet is not None:
+            self._drained()
+
+    def stopProducing(self) -> None:
+        self.response.clientGone()
+
+    def _stalled(self) -> None:
+        self._stallTimer = None
+        from twisted.logger import Logger
+
+        Logger(namespace="netsvc.http").warn(
+            "Response to {client} blocked for {seconds} s: aborting",
+            client=self.response.request.getClientAddress(),
+            seconds=self.stallTimeout,
+        )
+        self.response.abort(0)
+
+    def _cancelStall(self) -> None:
+        if self._stallTimer is not None:
+            if self._stallTimer.active():
+                self._stallTimer.cancel()
+            self._stallTimer = None
+
+    def detach(self) -> None:
+        """
+        Stop everything: the servlet unsubscribed or the response ended.
+        """
+        self.servlet = None
+        self._events.clear()
+        self._cancelStall()
+        for call in (self._delivering, self._drainCheck):
+            if call is not None and call.active():
+                call.cancel()
+        self._delivering = self._drainCheck = None
+
+
+def subscribe(servlet: HttpServlet) -> None:
+    response = servlet._response
+    if response.bridge is not None or response.state >= 3:
+        return
+    bridge = CongestionBridge(servlet, response)
+    response.bridge = bridge
+    request = response.request
+    request.registerProducer(bridge, True)
+    if getattr(request.channel, "_waitingForTransport", False):
+        bridge.pauseProducing()
+
+
+def unsubscribe(servlet: HttpServlet) -> None:
+    servlet._response.detachBridge()

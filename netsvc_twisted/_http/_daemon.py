@@ -1,0 +1,358 @@
+# -*- test-case-name: tests.http.test_http_sockets -*-
+"""
+L{HttpDaemon}: one listening endpoint and a table of mounted servers,
+on a twisted.web L{Site}.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+from twisted.application import service
+from twisted.internet import defer
+from twisted.internet.endpoints import serverFromString
+from twisted.logger import Logger
+from twisted.web import resource, server
+
+from netsvc_twisted._http._accesslog import AccessLog
+from netsvc_twisted._http._congestion import DEFAULT_STALL_TIMEOUT
+from netsvc_twisted._events._dispatcher import getReactor
+from netsvc_twisted._http._lifecycle import ServletCall
+from netsvc_twisted._http._paths import BAD_SYNTAX, MountTable, PathError, normalisePath
+from netsvc_twisted._http._request import ServletRequest, channelFactory
+from netsvc_twisted._http._response import Response
+
+_log = Logger(namespace="netsvc.http")
+
+#: Seconds a connection may stay silent while a request head or body is
+#: due (OSE's OTCLIB_HTTPREADTIMEOUT overrides it).
+DEFAULT_IDLE_TIMEOUT = 60
+#: Seconds stop() lets responses in flight finish.
+DEFAULT_DRAIN_TIMEOUT = 10.0
+#: Twisted's own limits on a request head.
+DEFAULT_MAX_HEADER_SIZE = 16384
+DEFAULT_MAX_HEADERS = 500
+#: Where a daemon created without a port listens (twistd's --listen
+#: replaces it).
+DEFAULT_ENDPOINT = "tcp:8000"
+#: Request paths whose decoded form and mount a site remembers.
+RESOLVED_CACHE = 512
+
+
+def _idleTimeout() -> float:
+    value = os.environ.get("OTCLIB_HTTPREADTIMEOUT", "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return DEFAULT_IDLE_TIMEOUT
+    return seconds if seconds > 0 else DEFAULT_IDLE_TIMEOUT
+
+
+def _answer(request: ServletRequest, status: int, message: str) -> None:
+    Response(request, lambda completed: None).sendError(status, message)
+
+
+class DaemonSite(server.Site):
+    """
+    The twisted.web factory of an L{HttpDaemon}: checks the client host,
+    resolves mounts and starts servlets.
+    """
+
+    protocol = channelFactory  # type: ignore[assignment]
+    stallTimeout = DEFAULT_STALL_TIMEOUT
+    maxHeaderSize = DEFAULT_MAX_HEADER_SIZE
+    maxHeaders = DEFAULT_MAX_HEADERS
+
+    def __init__(
+        self, daemon: HttpDaemon, accessLog: AccessLog | None, reactor: Any = None
+    ) -> None:
+        super().__init__(
+            resource.Resource(),
+            requestFactory=ServletRequest,
+            timeout=DEFAULT_IDLE_TIMEOUT,
+            reactor=reactor,
+        )
+        self.daemon = daemon
+        self.mounts: MountTable[Any] = MountTable()
+        self.accessLog = accessLog
+        self.connections: set[Any] = set()
+        self._drained: defer.Deferred | None = None
+        self._resolved: dict[bytes, tuple[Any, str, str, str, str | None]] = {}
+        self._resolvedGeneration = 0
+
+    def buildProtocol(self, addr):
+        host = getattr(addr, "host", "")
+        try:
+            allowed = self.daemon.authorise(host)
+        except Exception:
+            self.daemon.unexpectedException()
+            allowed = False
+        if not allowed:
+            _log.info("Connection from {host} refused by authorise()", host=host)
+            return None
+        protocol = super().buildProtocol(addr)
+        channel = protocol._channel
+        channel.totalHeadersSize = self.maxHeaderSize
+        channel.maxHeaders = self.maxHeaders
+        return protocol
+
+    def dispatch(self, request: ServletRequest, rawPath: bytes) -> ServletCall | None:
+        mounts = self.mounts
+        if self._resolvedGeneration != mounts.generation:
+            self._resolved.clear()
+            self._resolvedGeneration = mounts.generation
+        resolved = self._resolved.get(rawPath)
+        if resolved is None:
+            resolved = self._resolve(request, rawPath)
+            if resolved is None:
+                return None
+        target, path, serverPath, servletPath, absoluteHost = resolved
+        call = ServletCall(request, target, path, serverPath, servletPath, absoluteHost)
+        call.start()
+        # A call that already ended (most answers end inside start()) is
+        # not kept by its request: nothing would reach it but the body
+        # chunks it ignores, and the reference would be a cycle.
+        return None if call._destroyed else call
+
+    def _resolve(
+        self, request: ServletRequest, rawPath: bytes
+    ) -> tuple[Any, str, str, str, str | None] | None:
+        """
+        Decode and normalise a request path and find its mount: the
+        server, request path, server path, servlet path and the host of an
+        absolute-form target; or answer the request with an error page
+        and return L{None}.  Origin-form paths are remembered (up to
+        C{RESOLVED_CACHE} of them, until the mounts change).
+        """
+        absoluteHost = None
+        if not rawPath.startswith(b"/"):
+            # Absolute-form target: parse it once, host included.  urlsplit
+            # raises ValueError on a bad bracketed or non-ASCII host.
+            try:
+                parts = urlsplit(rawPath)
+            except ValueError:
+                parts = None
+            if parts is None or parts.scheme not in (b"http", b"https") or not parts.netloc:
+                _answer(request, 400, BAD_SYNTAX)
+                return None
+            absoluteHost = parts.netloc.decode("latin-1")
+            rawPath = parts.path or b"/"
+        try:
+            path = normalisePath(rawPath)
+        except PathError as e:
+            _answer(request, e.status, e.message)
+            return None
+        found = self.mounts.resolve(path)
+        if found is None:
+            _answer(request, 404, "No server loaded to handle request.")
+            return None
+        serverPath, target, servletPath = found
+        result = (target, path, serverPath, servletPath, absoluteHost)
+        if absoluteHost is None:
+            resolved = self._resolved
+            if len(resolved) >= RESOLVED_CACHE:
+                resolved.clear()
+            resolved[rawPath] = result
+        return result
+
+    def drain(self, timeout: float) -> defer.Deferred:
+        """
+        Close idle connections now and busy ones once their response is
+        done; after C{timeout} seconds abort the rest.
+        """
+        connections = self.connections
+        for channel in list(connections):
+            channel.closeWhenIdle()
+        if not connections:
+            return defer.succeed(None)
+        drained = self._drained = defer.Deferred()
+        reactor = self.reactor
+        deadline = reactor.callLater(timeout, self._abortAll)
+        drained.addBoth(lambda result: (deadline.active() and deadline.cancel(), result)[1])
+        return drained
+
+    def _abortAll(self) -> None:
+        if self.connections:
+            _log.warn("{count} connection(s) still busy after the drain time: aborting",
+                      count=len(self.connections))
+        for channel in list(self.connections):
+            channel.transport.abortConnection()
+
+    def channelClosed(self, channel) -> None:
+        connections = self.connections
+        connections.discard(channel)
+        drained = self._drained
+        if drained is not None and not connections:
+            self._drained = None
+            drained.callback(None)
+
+    @property
+    def accessLog(self) -> AccessLog | None:
+        return self._accessLog
+
+    @accessLog.setter
+    def accessLog(self, accessLog: AccessLog | None) -> None:
+        # Request.finish() calls site.log(request) for every request: with
+        # a log, straight into it, one call less; without, the no-op below.
+        self._accessLog = accessLog
+        if accessLog is None:
+            self.__dict__.pop("log", None)
+        else:
+            self.log = accessLog  # type: ignore[method-assign]
+
+    def log(self, request) -> None:
+        pass
+
+
+class HttpDaemon(service.Service):
+    """
+    Listens on C{port}: an int (all interfaces, as in OSE) or a Twisted
+    endpoint description such as C{"tcp:8080:interface=127.0.0.1"}.
+    Without one it listens on C{DEFAULT_ENDPOINT} unless C{twistd netsvc
+    --listen} gives the endpoints (C{endpointGiven} tells which it was).
+
+    It is also an L{IService}, so twistd can start and stop it.  The
+    keyword arguments are the limits of docs/limits: C{idleTimeout}
+    (seconds of silence allowed while a request head or body is due),
+    C{stallTimeout} (seconds a response may stay blocked by a client that
+    does not read), C{drainTimeout} (seconds C{stop()} lets responses in
+    flight finish), C{maxHeaderSize} and C{maxHeaders}.
+    """
+
+    _listening = None
+    _shutdownTrigger = None
+    startFailure = None
+
+    def __init__(
+        self,
+        port: int | str | None = None,
+        accessLog: str | None = None,
+        reactor: Any = None,
+        *,
+        idleTimeout: float | None = None,
+        stallTimeout: float = DEFAULT_STALL_TIMEOUT,
+        drainTimeout: float = DEFAULT_DRAIN_TIMEOUT,
+        maxHeaderSize: int = DEFAULT_MAX_HEADER_SIZE,
+        maxHeaders: int = DEFAULT_MAX_HEADERS,
+    ) -> None:
+        self.endpointGiven = port is not None
+        if port is None:
+            port = DEFAULT_ENDPOINT
+        if isinstance(port, int):
+            self._description = f"tcp:{port}"
+            self._port = port
+        else:
+            self._description = port
+            self._port = _portOf(port)
+        self._reactor = reactor
+        site = self.site = DaemonSite(self, AccessLog.fromEnvironment(accessLog), reactor)
+        site.timeOut = idleTimeout if idleTimeout is not None else _idleTimeout()
+        site.stallTimeout = stallTimeout
+        site.maxHeaderSize = maxHeaderSize
+        site.maxHeaders = maxHeaders
+        self.drainTimeout = drainTimeout
+
+    def __repr__(self) -> str:
+        return f"<HttpDaemon {self._description!r}>"
+
+    # OSE API.
+
+    def port(self) -> int:
+        return self._port
+
+    def attach(self, path: str, server: Any) -> None:
+        self.site.mounts.attach(path, server)
+
+    def authorise(self, host: str) -> bool:
+        return True
+
+    def unexpectedException(self) -> None:
+        _log.failure("Exception in {daemon!r}", daemon=self)
+
+    def start(self) -> defer.Deferred:
+        """
+        Start listening.  As in OSE a failure (port in use...) is logged,
+        not raised; the Deferred fires with the listening port or L{None},
+        and C{startFailure} keeps the reason.
+        """
+        if self._listening is not None:
+            return defer.succeed(self._listening)
+        reactor = self._reactorUsed()
+        self.startFailure = None
+        endpoint = serverFromString(reactor, self._description)
+        d = endpoint.listen(self.site)
+        d.addCallbacks(self._started, self._failed)
+        return d
+
+    def _started(self, listening):
+        self._listening = listening
+        self.running = 1
+        if self._shutdownTrigger is None:
+            # Reactor shutdown (SIGTERM under twistd, Dispatcher shutdown)
+            # waits for the drain.
+            self._shutdownTrigger = self._reactorUsed().addSystemEventTrigger(
+                "before", "shutdown", self.stop
+            )
+        address = listening.getHost()
+        self._port = getattr(address, "port", self._port)
+        _log.info("HttpDaemon listening on {description} ({address})",
+                  description=self._description, address=address)
+        return listening
+
+    def _failed(self, failure):
+        self.startFailure = failure
+        _log.warn("HttpDaemon could not listen on {description}: {reason}",
+                  description=self._description, reason=failure.getErrorMessage())
+        return None
+
+    def _reactorUsed(self) -> Any:
+        return self._reactor or getReactor()
+
+    def stop(self) -> defer.Deferred:
+        """
+        Stop accepting connections, let responses in flight finish for up
+        to C{drainTimeout} seconds, then cut what is left.  Fires when the
+        daemon is quiet.
+        """
+        listening, self._listening = self._listening, None
+        self.running = 0
+        trigger, self._shutdownTrigger = self._shutdownTrigger, None
+        if trigger is not None:
+            try:
+                self._reactorUsed().removeSystemEventTrigger(trigger)
+            except (KeyError, ValueError):
+                pass  # Already running as part of reactor shutdown.
+        stopped = (
+            defer.succeed(None) if listening is None
+            else defer.maybeDeferred(listening.stopListening)
+        )
+        return defer.gatherResults(
+            [stopped, self.site.drain(self.drainTimeout)], consumeErrors=True
+        ).addCallback(self._stopped)
+
+    def _stopped(self, result: object) -> None:
+        if self.site.accessLog is not None:
+            self.site.accessLog.flush()
+
+    # IService.
+
+    def startService(self) -> defer.Deferred:  # type: ignore[override]
+        return self.start()
+
+    def stopService(self) -> defer.Deferred:  # type: ignore[override]
+        return self.stop()
+
+
+def _portOf(description: str) -> int:
+    """
+    The port named by an endpoint description, 0 when it names none.
+    """
+    for field in description.split(":")[1:]:
+        if field.isdigit():
+            return int(field)
+        if field.startswith("port="):
+            value = field[5:]
+            return int(value) if value.isdigit() else 0
+    return 0

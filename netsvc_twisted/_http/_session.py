@@ -1,0 +1,210 @@
+# -*- test-case-name: tests.http.test_servlet -*-
+"""
+The request view handed to C{server.servlet(session)} and to servlets.
+
+Accessors read the underlying twisted.web request lazily: most servlets
+look at two or three attributes, so nothing is copied up front.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from netsvc_twisted._http._paths import decodeText
+
+if TYPE_CHECKING:
+    from twisted.web.server import Request
+
+    from netsvc_twisted._http._response import Response
+
+
+def _latin1(raw: bytes | None) -> str:
+    return raw.decode("latin-1") if raw else ""
+
+
+_METHODS = {
+    method.encode("ascii"): method
+    for method in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")
+}
+
+
+def splitHostPort(value: str) -> tuple[str, str]:
+    """
+    Split a C{Host} value, keeping IPv6 brackets out of the port.
+    """
+    if value.startswith("["):
+        end = value.find("]")
+        if end != -1:
+            rest = value[end + 1:]
+            return value[1:end], rest[1:] if rest.startswith(":") else ""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        return value, ""
+    return host, port
+
+
+class HttpSession:
+    """
+    One request as OSE's session object: request accessors plus
+    C{bindServlet()}/C{bindSession()} for server objects.
+    """
+
+    response: Response
+    # Until bound or asked for: class defaults, so a session costs four
+    # attribute stores per request.
+    _servletInfo = ""
+    _sessionId = ""
+    _sessionContext: Any = ""
+    _remoteUser = ""
+    _absoluteHost: str | None = None
+    _hostPort: tuple[str, str] | None = None
+
+    def __init__(
+        self,
+        request: Request,
+        requestPath: str,
+        serverPath: str,
+        servletPath: str,
+        absoluteHost: str | None = None,
+    ) -> None:
+        self.request = request
+        self._requestPath = requestPath
+        self._serverPath = serverPath
+        self._servletPath = servletPath
+        if absoluteHost is not None:
+            self._absoluteHost = absoluteHost
+
+    # Binding, for server objects.
+
+    def bindServlet(self, servletPath: str, servletInfo: str = "") -> None:
+        self._servletPath = servletPath
+        self._servletInfo = servletInfo
+
+    def bindSession(self, sessionId: str, sessionContext: Any = None) -> None:
+        self._sessionId = sessionId
+        self._sessionContext = "" if sessionContext is None else sessionContext
+
+    def instance(self) -> HttpSession:
+        return self
+
+    # Request accessors (spec 2.3).
+
+    def requestMethod(self) -> str:
+        method = self.request.method
+        return _METHODS.get(method) or _latin1(method)
+
+    def protocolVersion(self) -> str:
+        return _latin1(self.request.clientproto)
+
+    def _serverAddress(self) -> tuple[str, str]:
+        if self._hostPort is None:
+            value = self._absoluteHost
+            if value is None:
+                raw = self.request.requestHeaders.getRawHeaders(b"host")
+                value = _latin1(raw[0]) if raw else ""
+            host, port = splitHostPort(value)
+            if not host:
+                local = self.request.getHost()
+                host = getattr(local, "host", "") or "localhost"
+                port = port or str(getattr(local, "port", ""))
+            elif not port:
+                port = "443" if self.request.isSecure() else "80"
+            self._hostPort = (host, port)
+        return self._hostPort
+
+    def serverHost(self) -> str:
+        return self._serverAddress()[0]
+
+    def serverPort(self) -> str:
+        return self._serverAddress()[1]
+
+    def scheme(self) -> str:
+        return "https" if self.request.isSecure() else "http"
+
+    def origin(self) -> str:
+        """
+        C{scheme://host[:port]} of this request, the prefix of absolute URLs.
+        """
+        host, port = self._serverAddress()
+        scheme = self.scheme()
+        if ":" in host:
+            host = f"[{host}]"
+        default = "443" if scheme == "https" else "80"
+        return f"{scheme}://{host}" + ("" if port == default else f":{port}")
+
+    def url(self) -> str:
+        uri = self.request.uri
+        if uri.startswith((b"http://", b"https://")):
+            return decodeText(uri)
+        return self.origin() + decodeText(uri)
+
+    def requestPath(self) -> str:
+        return self._requestPath
+
+    def queryString(self) -> str:
+        _, _, query = self.request.uri.partition(b"?")
+        return _latin1(query)
+
+    def clientHost(self) -> str:
+        return getattr(self.request.getClientAddress(), "host", "") or ""
+
+    def clientPort(self) -> str:
+        port = getattr(self.request.getClientAddress(), "port", None)
+        return "" if port is None else str(port)
+
+    def remoteUser(self) -> str:
+        return self._remoteUser
+
+    def headers(self) -> dict[str, str]:
+        return {
+            _latin1(name).lower(): ", ".join(decodeText(v) for v in values)
+            for name, values in self.request.requestHeaders.getAllRawHeaders()
+        }
+
+    def containsHeader(self, name: str) -> bool:
+        return self.request.requestHeaders.hasHeader(name.encode("latin-1"))
+
+    def header(self, name: str) -> str:
+        values = self.request.requestHeaders.getRawHeaders(name.encode("latin-1"))
+        if values is None:
+            raise KeyError(name)
+        return ", ".join(decodeText(v) for v in values)
+
+    def contentLength(self) -> int:
+        raw = self.request.requestHeaders.getRawHeaders(b"content-length")
+        if not raw or not raw[0].strip().isdigit():
+            return -1
+        return int(raw[0])
+
+    def contentType(self) -> str:
+        raw = self.request.requestHeaders.getRawHeaders(b"content-type")
+        return _latin1(raw[0]) if raw else ""
+
+    def serverRoot(self) -> str:
+        path = self._serverPath
+        return self.origin() + ("" if path == "/" else path)
+
+    def serverPath(self) -> str:
+        return self._serverPath
+
+    def servletPath(self) -> str:
+        return self._servletPath
+
+    def servletInfo(self) -> str:
+        return self._servletInfo
+
+    def sessionId(self) -> str:
+        return self._sessionId
+
+    def sessionContext(self) -> Any:
+        return self._sessionContext
+
+
+#: The accessor names a servlet exposes by delegating to its session.
+ACCESSORS = (
+    "requestMethod", "url", "protocolVersion", "serverHost", "serverPort",
+    "requestPath", "queryString", "clientHost", "clientPort", "remoteUser",
+    "headers", "containsHeader", "header", "contentLength", "contentType",
+    "serverRoot", "serverPath", "servletPath", "servletInfo", "sessionId",
+    "sessionContext",
+)

@@ -1,0 +1,176 @@
+# -*- test-case-name: tests.rpc.test_rpc_gateway -*-
+"""
+The request side shared by the three RPC servlets: pre-checks, a bounded
+request body, dispatch to the service, and one complete answer.
+
+Each protocol servlet only says how to check headers, decode the body and
+encode the answer; the order of the checks (404, 405, then the protocol's
+400s) is 8.x OSE's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+
+from netsvc_twisted._constants import (
+    SERVER_RESPONSE_ENCODING_ERROR,
+    SERVER_RESPONSE_ENCODING_ERROR_MESSAGE,
+)
+from netsvc_twisted._rpc._registry import ServiceBinding
+from netsvc_twisted._rpc._failure import ServiceFailure
+from netsvc_twisted._rpc._service import Service, ServiceWithdrawn
+from netsvc_twisted._http._servlet import HttpServlet
+
+#: Default bound on RPC request bodies; larger ones get 413.
+DEFAULT_MAXIMUM_CONTENT_LENGTH = 16 * 1024 * 1024
+
+NO_SERVICE = "No such service available."
+NO_LENGTH = "Content length must be specified."
+
+
+def mediaType(value: str) -> str:
+    """C{text/xml; charset=utf-8} -> C{text/xml}."""
+    return value.partition(";")[0].strip().lower()
+
+
+class RpcServletBase(HttpServlet):
+    """
+    Base of the protocol servlets; C{binding} is a L{ServiceBinding} (or
+    the L{Service}), C{None} when the gateway found no service.
+    """
+
+    origin = "netsvc"
+    methodNotAllowed = "Only POST method supported by servlet."
+    maximumContentLength = DEFAULT_MAXIMUM_CONTENT_LENGTH
+
+    def __init__(
+        self,
+        session: Any,
+        binding: ServiceBinding | Service | None,
+        maximumContentLength: int | None = None,
+    ) -> None:
+        HttpServlet.__init__(self, session)
+        if isinstance(binding, ServiceBinding):
+            binding = binding._service
+        self._service: Service | None = binding
+        if maximumContentLength is not None:
+            self.maximumContentLength = maximumContentLength
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._finished = False
+
+    # Protocol hooks.
+
+    def checkHeaders(self) -> str | None:
+        """The 400 message for unusable request headers, else None."""
+        return None
+
+    def handleBody(self, body: bytes) -> None:
+        raise NotImplementedError
+
+    # Request.
+
+    def processRequest(self) -> None:
+        if self._service is None:
+            return self._refuse(404, NO_SERVICE)
+        if self.requestMethod() != "POST":
+            return self._refuse(405, self.methodNotAllowed)
+        problem = self.checkHeaders()
+        if problem is not None:
+            return self._refuse(400, problem)
+        length = self.contentLength()
+        if length < 0 and not self.containsHeader("transfer-encoding"):
+            return self._refuse(400, NO_LENGTH)
+        if length > self.maximumContentLength:
+            return self._refuse(413)
+
+    def processContent(self, content: bytes) -> None:
+        if self._finished:
+            return
+        self._size += len(content)
+        if self._size > self.maximumContentLength:
+            self._chunks.clear()
+            return self._refuse(413)
+        self._chunks.append(content)
+
+    def processContentEnd(self) -> None:
+        if self._finished:
+            return
+        body = b"".join(self._chunks)
+        self._chunks.clear()
+        self.handleBody(body)
+
+    def destroyServlet(self) -> None:
+        self._finished = True
+        self._chunks.clear()
+        HttpServlet.destroyServlet(self)
+
+    def _refuse(self, status: int, message: str | None = None) -> None:
+        self._finished = True
+        self.sendError(status, message)
+
+    # Calling the service.
+
+    def callService(self, methodName: str, params: Any) -> Deferred:
+        """
+        Call the service with this request's properties; the Deferred
+        fails with a L{ServiceFailure} carrying this protocol's origin
+        when the service is withdrawn first.
+        """
+        assert self._service is not None
+        properties = {
+            "REMOTE_ADDR": self.clientHost(),
+            "REMOTE_USER": self.remoteUser(),
+        }
+        d = self._service._dispatch(methodName, params, properties)
+        d.addErrback(self._relabel)
+        return d
+
+    def _relabel(self, reason: Failure) -> Failure:
+        if isinstance(reason.value, ServiceWithdrawn):
+            withdrawn = reason.value
+            return Failure(
+                ServiceFailure(
+                    withdrawn.error, withdrawn.description, self.origin, withdrawn.details
+                )
+            )
+        return reason
+
+    def encodingFailure(self, error: Exception) -> ServiceFailure:
+        return ServiceFailure(
+            SERVER_RESPONSE_ENCODING_ERROR,
+            SERVER_RESPONSE_ENCODING_ERROR_MESSAGE,
+            self.origin,
+            str(error),
+        )
+
+    def encodeObject(self, value: Any) -> tuple:
+        assert self._service is not None
+        return self._service.encodeObject(value)
+
+    # Answering.
+
+    def answer(
+        self,
+        body: bytes,
+        contentType: str,
+        headers: tuple[tuple[str, str], ...] = (),
+        status: int = 200,
+    ) -> None:
+        """Send one complete response, unless the client already left."""
+        if self._finished:
+            return
+        self._finished = True
+        self.sendResponse(status)
+        if status != 204:
+            self.sendHeader("Content-Type", contentType)
+            self.sendHeader("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.sendHeader(name, value)
+        self.endHeaders()
+        if body:
+            self.sendContent(body)
+        self.endContent()
