@@ -15,10 +15,18 @@ import tempfile
 from dataclasses import dataclass
 from typing import IO, Any, Optional, Union
 
+from netsvc_twisted._http._budget import BodyHold, MemoryBudget
+
 __all__ = [
-    "FormError", "FormLimits", "UploadedFile", "RawFields", "contentTypeOf",
-    "spoolFile",
+    "FormError", "FormLimits", "UploadedFile", "RawFields", "UploadSpool",
+    "contentTypeOf", "BUSY", "TEXT_TOO_LARGE",
 ]
+
+#: FormError status of a submission refused because the process's
+#: request-body memory is spent (sent with Retry-After).
+BUSY = 503
+TEXT_TOO_LARGE = ("Form text too large: over %d bytes in all. "
+                  "Send large values as file uploads.")
 
 
 class FormError(Exception):
@@ -35,15 +43,19 @@ class FormError(Exception):
 class FormLimits:
     """Bounds on what one submission may cost; None means unlimited.
 
-    ``maximumFieldSize`` bounds each non-file value (kept in memory);
-    uploaded files are bounded by the body size only and spill to disk
-    beyond ``spoolThreshold`` bytes.
+    Text values are kept in memory: ``maximumFieldSize`` bounds each one
+    and ``maximumMemorySize`` all of them together (as Django's
+    DATA_UPLOAD_MAX_MEMORY_SIZE), 413 past either.  Uploaded files are
+    bounded by the body size only: each stays in memory up to
+    ``spoolThreshold`` bytes, all of them up to ``maximumMemorySize``,
+    and the rest goes to disk.
     """
 
     maximumBodySize: Optional[int] = 64 * 1024 * 1024
     maximumFieldCount: Optional[int] = 1000
     maximumFieldSize: Optional[int] = 1024 * 1024
     spoolThreshold: int = 64 * 1024
+    maximumMemorySize: Optional[int] = 5 * 1024 * 1024 // 2
 
 
 class UploadedFile:
@@ -119,11 +131,50 @@ def _checkCharset(name: str) -> str:
 
 
 class RawFields:
-    """Fields in arrival order, counted against the field limit."""
+    """Fields in arrival order, counted against the field limit; what
+    they hold in memory is counted against the submission's limits and
+    `hold`, its share of the process's budget (a private, unlimited one
+    when not given)."""
 
-    def __init__(self, limits: FormLimits) -> None:
+    def __init__(self, limits: FormLimits, hold: Optional[BodyHold] = None) -> None:
         self.limits = limits
+        self.hold = hold if hold is not None else MemoryBudget(None).hold()
         self.items: list[tuple[bytes, RawValue]] = []
+        self.files: list[IO[bytes]] = []
+        self.text = 0
+        self.uploads = 0
+
+    # -- memory ------------------------------------------------------------
+
+    def takeText(self, size: int) -> None:
+        """Account for `size` more bytes of text values."""
+        limit = self.limits.maximumMemorySize
+        if limit is not None and self.text + size > limit:
+            raise FormError(413, TEXT_TOO_LARGE % limit)
+        self.takeBuffer(size)
+        self.text += size
+
+    def takeBuffer(self, size: int) -> None:
+        """Account for `size` bytes buffered while being decoded."""
+        if not self.hold.take(size):
+            raise FormError(BUSY, "Server busy.")
+
+    def giveBuffer(self, size: int) -> None:
+        self.hold.give(size)
+
+    def takeUpload(self, size: int) -> bool:
+        """May `size` more bytes of uploads stay in memory?"""
+        limit = self.limits.maximumMemorySize
+        if limit is not None and self.uploads + size > limit:
+            return False
+        if not self.hold.take(size):
+            return False
+        self.uploads += size
+        return True
+
+    def giveUpload(self, size: int) -> None:
+        self.uploads -= size
+        self.hold.give(size)
 
     def count(self) -> None:
         """Account for one more field before its value is collected."""
@@ -158,7 +209,11 @@ class RawFields:
         a repeated name, each a str or an L{UploadedFile}."""
         charset = self.charset(fallback)
         fields: dict[str, Any] = {}
-        for rawName, raw in self.items:
+        # Each raw value is dropped once decoded, so the text is not held
+        # twice over.
+        items, self.items = self.items, []
+        for index, (rawName, raw) in enumerate(items):
+            items[index] = None  # type: ignore[call-overload]
             try:
                 name = rawName.decode(charset)
                 if isinstance(raw, tuple):
@@ -166,9 +221,13 @@ class RawFields:
                     value: Any = data.decode(
                         _checkCharset(own) if own else charset)
                 else:
+                    # Header values were kept as Latin-1, byte for byte;
+                    # they are in the form's charset, like the filename.
+                    headers = {key: text.encode("latin-1").decode(charset)
+                               for key, text in raw.headers.items()}
                     value = UploadedFile(name, raw.filename.decode(charset),
                                          raw.content_type, raw.file,
-                                         raw.size, raw.headers)
+                                         raw.size, headers)
             except UnicodeError:
                 # Not only UnicodeDecodeError: codecs such as idna and
                 # "undefined" raise plain UnicodeError on bad input.
@@ -185,13 +244,38 @@ class RawFields:
         return fields
 
     def close(self) -> None:
-        """Release spooled files of a submission that was refused."""
-        for _name, raw in self.items:
-            if isinstance(raw, _RawUpload):
-                raw.file.close()
+        """Close the uploaded files and give back the memory."""
+        files, self.files = self.files, []
+        for file in files:
+            file.close()
+        self.items = []
+        self.hold.release()
 
 
-def spoolFile(limits: FormLimits) -> IO[bytes]:
-    """Storage for one upload: memory first, an unlinked disk file past
-    the threshold."""
-    return tempfile.SpooledTemporaryFile(max_size=limits.spoolThreshold)
+class UploadSpool:
+    """Storage for one upload as it arrives: memory first, an unlinked
+    disk file past the spool threshold or when the submission's or the
+    process's memory is short."""
+
+    def __init__(self, fields: RawFields) -> None:
+        self.fields = fields
+        # max_size=0: never rolled over by itself, only by write().
+        self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=0)
+        fields.files.append(self.file)
+        self.size = 0
+        self.inMemory = 0
+        self.onDisk = False
+
+    def write(self, data: Any) -> None:
+        size = len(data)
+        if not self.onDisk:
+            if (self.size + size > self.fields.limits.spoolThreshold
+                    or not self.fields.takeUpload(size)):
+                self.file.rollover()  # type: ignore[attr-defined]
+                self.onDisk = True
+                self.fields.giveUpload(self.inMemory)
+                self.inMemory = 0
+            else:
+                self.inMemory += size
+        self.file.write(data)
+        self.size += size

@@ -2,19 +2,19 @@
 """
 multipart/form-data decoding on top of python-multipart's streaming
 parser: parts are handed over as the body arrives, text values stay in
-memory up to the field limit, file parts are spooled.
+memory within the field and memory limits, file parts are spooled.
 """
 
 from __future__ import annotations
 
-from typing import IO, Optional
+from typing import Optional
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import (
     MultipartParser, MultipartState, parse_options_header)
 
 from netsvc_twisted._forms._fields import (
-    FormError, RawFields, _RawUpload, contentTypeOf, spoolFile)
+    FormError, RawFields, UploadSpool, _RawUpload, contentTypeOf)
 
 __all__ = ["MultipartDecoder"]
 
@@ -32,10 +32,9 @@ class MultipartDecoder:
         self._name = b""
         self._text: Optional[bytearray] = None
         self._charset: Optional[str] = None
-        self._file: Optional[IO[bytes]] = None
+        self._file: Optional[UploadSpool] = None
         self._filename = b""
         self._fileType = ""
-        self._size = 0
         try:
             self.parser = MultipartParser(boundary.encode("latin-1"), {
                 "on_part_begin": self._partBegin,
@@ -81,10 +80,9 @@ class MultipartDecoder:
         self._name = params[b"name"]
         contentType = self._headers.get("content-type", "")
         if b"filename" in params:
-            self._file = spoolFile(self.fields.limits)
+            self._file = UploadSpool(self.fields)
             self._filename = params[b"filename"]
             self._fileType = contentType or "application/octet-stream"
-            self._size = 0
         else:
             self._text = bytearray()
             self._charset = contentTypeOf(contentType)[1].get("charset")
@@ -92,22 +90,23 @@ class MultipartDecoder:
     def _partData(self, data: bytes, start: int, end: int) -> None:
         if self._file is not None:
             self._file.write(memoryview(data)[start:end])
-            self._size += end - start
         elif self._text is not None:
+            size = end - start
+            self.fields.checkSize(len(self._text) + size)
+            self.fields.takeText(size)
             self._text += memoryview(data)[start:end]
-            self.fields.checkSize(len(self._text))
 
     def _partEnd(self) -> None:
         if self._file is not None:
-            upload = self._file
+            spool = self._file
             self._file = None
-            upload.seek(0)
+            spool.file.seek(0)
             self.fields.items.append((self._name, _RawUpload(
-                self._filename, self._fileType, upload, self._size,
+                self._filename, self._fileType, spool.file, spool.size,
                 dict(self._headers))))
         elif self._text is not None:
-            self.fields.items.append(
-                (self._name, (bytes(self._text), self._charset)))
+            # The bytearray itself, not a copy: it is decoded once.
+            self.fields.items.append((self._name, (self._text, self._charset)))
             self._text = None
 
     def _end(self) -> None:
@@ -128,6 +127,7 @@ class MultipartDecoder:
             raise FormError(400, "Malformed multipart body: incomplete.")
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        # A part still being received: its file is closed with the
+        # fields' files.
+        self._file = None
+        self._text = None

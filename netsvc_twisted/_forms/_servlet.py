@@ -5,15 +5,17 @@ submission and calls C{handleRequest()}.
 
 Bodies are decoded as they arrive (L{netsvc_twisted._forms._fields}), so an
 upload costs bounded memory and a refused submission is answered as soon
-as it is recognised.
+as it is recognised.  What a submission keeps in memory is also counted
+in the process's request-body budget (L{netsvc_twisted._http._budget}).
 """
 
 from __future__ import annotations
 
 from typing import Any, Optional
 
-from netsvc_twisted._forms._fields import FormError, FormLimits
-from netsvc_twisted._forms._submission import FormSubmission
+from netsvc_twisted._forms._fields import BUSY, FormError, FormLimits
+from netsvc_twisted._forms._submission import FormSubmission, checkLength
+from netsvc_twisted._http._budget import admit, hasBody, sendBusy
 from netsvc_twisted._http._servlet import HttpServlet
 
 __all__ = ["FormServlet"]
@@ -26,13 +28,17 @@ class FormServlet(HttpServlet):
     Limits are class attributes, like C{_bufferedMaximum}, so a subclass
     or an instance may change them: C{_maximumBodySize} (413),
     C{_maximumFieldCount} (400), C{_maximumFieldSize} (413, per non-file
-    value) and C{_spoolThreshold} (bytes of an upload kept in memory
-    before it moves to a temporary file). None means unlimited.
+    value), C{_maximumMemorySize} (413 past that much text in all; also
+    the most bytes of uploads kept in memory) and C{_spoolThreshold}
+    (bytes of one upload kept in memory before it moves to a temporary
+    file). None means unlimited.  When the process's request-body memory
+    is spent, a POST gets 503 with C{Retry-After}.
     """
 
     _maximumBodySize: Optional[int] = FormLimits.maximumBodySize
     _maximumFieldCount: Optional[int] = FormLimits.maximumFieldCount
     _maximumFieldSize: Optional[int] = FormLimits.maximumFieldSize
+    _maximumMemorySize: Optional[int] = FormLimits.maximumMemorySize
     _spoolThreshold: int = FormLimits.spoolThreshold
 
     def __init__(self, session: Any) -> None:
@@ -57,12 +63,12 @@ class FormServlet(HttpServlet):
     # -- hooks ---------------------------------------------------------------
 
     def _limits(self) -> FormLimits:
-        return FormLimits(self._maximumBodySize, self._maximumFieldCount,
-                          self._maximumFieldSize, self._spoolThreshold)
-
-    def _hasBody(self) -> bool:
-        return self.contentLength() > 0 or self.containsHeader(
-            "transfer-encoding")
+        return FormLimits(
+            maximumBodySize=self._maximumBodySize,
+            maximumFieldCount=self._maximumFieldCount,
+            maximumFieldSize=self._maximumFieldSize,
+            spoolThreshold=self._spoolThreshold,
+            maximumMemorySize=self._maximumMemorySize)
 
     def processRequest(self) -> None:
         method = self.requestMethod()
@@ -73,20 +79,29 @@ class FormServlet(HttpServlet):
         if method == "POST" and self.contentLength() < 0 and not chunked:
             self.sendError(400, "Content length required for POST.")
             return
-        if method == "GET" and self._hasBody():
+        if method == "GET" and hasBody(self):
             self.sendError(400, "Unexpected content length for GET.")
             return
         query = self.queryString().encode("latin-1")
+        limits = self._limits()
         try:
             if method == "GET":
                 self._submission = FormSubmission(
-                    "application/x-www-form-urlencoded", self._limits())
+                    "application/x-www-form-urlencoded", limits)
                 self._submission.feed(query)
-            else:
-                self._submission = FormSubmission(
-                    self.contentType(), self._limits(), query)
-                self._submission.checkLength(self.contentLength())
+                return
+            checkLength(limits, self.contentLength())
         except FormError as e:
+            self._refuse(e)
+            return
+        hold = admit(self)
+        if hold is None:
+            return  # 503: the process's body memory is spent
+        try:
+            self._submission = FormSubmission(
+                self.contentType(), limits, query, hold)
+        except FormError as e:
+            hold.release()
             self._refuse(e)
 
     def processContent(self, content: bytes) -> None:
@@ -113,7 +128,10 @@ class FormServlet(HttpServlet):
         submission, self._submission = self._submission, None
         if submission is not None:
             submission.close()
-        self.sendError(error.status, error.message)
+        if error.status == BUSY:
+            sendBusy(self)
+        else:
+            self.sendError(error.status, error.message)
 
     def destroyServlet(self) -> None:
         """Uploaded files are temporary: they go with the servlet."""

@@ -9,16 +9,17 @@ first being buffered.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 from urllib.parse import parse_qsl
 
 from netsvc_twisted._forms._fields import (
     FormError, FormLimits, RawFields, contentTypeOf)
 from netsvc_twisted._forms._multipart import MultipartDecoder
+from netsvc_twisted._http._budget import BodyHold
 
 __all__ = [
     "UrlEncodedDecoder", "DiscardDecoder", "decoderFor", "parseQuery",
-    "FormSubmission",
+    "FormSubmission", "checkLength",
 ]
 
 
@@ -38,22 +39,29 @@ class UrlEncodedDecoder:
                                      encoding="latin-1"):
             rawValue = value.encode("latin-1")
             self.fields.checkSize(len(rawValue))
+            self.fields.takeText(len(rawValue))
             self.fields.add(name.encode("latin-1"), (rawValue, None))
 
     def feed(self, data: bytes) -> None:
+        # The raw bytes count against the process's budget while they
+        # are buffered, the decoded values against the form's limits.
+        fields = self.fields
+        fields.takeBuffer(len(data))
         buffered = self.pending + data
         pieces = buffered.split(b"&")
         self.pending = pieces.pop()
-        limit = self.fields.limits.maximumFieldSize
+        limit = fields.limits.maximumFieldSize
         # Percent-encoding triples a value; allow a generous name too.
         if limit is not None and len(self.pending) > 3 * limit + 4096:
             raise FormError(413, "Form field too large.")
         for piece in pieces:
             self._piece(piece)
+        fields.giveBuffer(len(buffered) - len(self.pending))
 
     def finish(self) -> None:
         pending, self.pending = self.pending, b""
         self._piece(pending)
+        self.fields.giveBuffer(len(pending))
 
 
 class DiscardDecoder:
@@ -91,15 +99,23 @@ def parseQuery(query: bytes, fields: RawFields) -> None:
     decoder.finish()
 
 
+def checkLength(limits: FormLimits, length: int) -> None:
+    """Refuse a body whose (declared or received) length is too big."""
+    limit = limits.maximumBodySize
+    if limit is not None and length > limit:
+        raise FormError(413, "Request body too large.")
+
+
 class FormSubmission:
     """One submission: query-string fields first, then the body's, with
-    the body size limit checked on every chunk."""
+    the body size limit checked on every chunk; what it holds in memory
+    is counted in `hold` (see L{RawFields})."""
 
     def __init__(self, contentType: str, limits: FormLimits,
-                 query: bytes = b"") -> None:
+                 query: bytes = b"", hold: Optional[BodyHold] = None) -> None:
         self.limits = limits
         self.received = 0
-        self.raw = RawFields(limits)
+        self.raw = RawFields(limits, hold)
         self.decoder: Any = None
         try:
             self.charset = contentTypeOf(contentType)[1].get(
@@ -113,13 +129,11 @@ class FormSubmission:
 
     def checkLength(self, length: int) -> None:
         """Refuse up front a body whose declared length is too big."""
-        limit = self.limits.maximumBodySize
-        if limit is not None and length > limit:
-            raise FormError(413, "Request body too large.")
+        checkLength(self.limits, length)
 
     def feed(self, data: bytes) -> None:
         self.received += len(data)
-        self.checkLength(self.received)
+        checkLength(self.limits, self.received)
         self.decoder.feed(data)
 
     def finish(self) -> dict[str, Any]:

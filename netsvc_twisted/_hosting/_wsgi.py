@@ -7,13 +7,18 @@ The WSGI machinery is Twisted's own (L{twisted.web.wsgi}): its response
 object talks to a small request facade that turns its calls into servlet
 calls, so the servlet life cycle, access log and congestion handling of
 the core apply to WSGI responses too.  Writes from the application wait
-while the client is congested (back-pressure), as PEP 3333 intends.
+while the client is congested (back-pressure), as PEP 3333 intends; the
+same holds for C{wsgi.file_wrapper}, which streams a file block by block.
+The request body is kept in memory up to a threshold and within the
+process's request-body budget (L{netsvc_twisted._http._budget}), then
+spooled to disk.
 """
 
 from __future__ import annotations
 
 import tempfile
 from typing import Any, Callable
+from wsgiref.util import FileWrapper
 
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import blockingCallFromThread
@@ -21,13 +26,36 @@ from twisted.web.http_headers import Headers
 from twisted.web.wsgi import _WSGIResponse
 
 from netsvc_twisted._constants import CONNECTION_BLOCKED, CONNECTION_CLEARED
+from netsvc_twisted._http._budget import BodyHold, admit
 from netsvc_twisted._http._server import HttpServer
 from netsvc_twisted._http._servlet import HttpServlet
 
 #: Request bodies above this many bytes are refused with 413.
 DEFAULT_MAXIMUM_CONTENT_LENGTH = 64 * 1024 * 1024
 #: Request bodies are kept in memory up to this size, then spooled to disk.
-_SPOOL_IN_MEMORY = 1024 * 1024
+DEFAULT_SPOOL_THRESHOLD = 1024 * 1024
+#: The smallest block C{wsgi.file_wrapper} reads: every block is one trip
+#: from the thread pool to the reactor, so Werkzeug's 8 KiB would be slow.
+FILE_BLOCK = 64 * 1024
+
+
+def fileWrapper(filelike: Any, blksize: int = FILE_BLOCK) -> FileWrapper:
+    """C{wsgi.file_wrapper} (PEP 3333): the file is read one block at a
+    time as the response is written, so it streams at the client's pace;
+    its C{close()} is called when the response ends."""
+    return FileWrapper(filelike, max(blksize, FILE_BLOCK))
+
+
+def pathInfo(requestPath: str, serverPath: str, servletPath: str) -> str:
+    """PEP 3333's PATH_INFO: the request path below the mount, so ``/``
+    for the mount with a trailing slash and ``""`` only for the mount
+    itself."""
+    if serverPath == "/":
+        return requestPath
+    if requestPath == serverPath or requestPath.startswith(serverPath + "/"):
+        return requestPath[len(serverPath):]
+    # A server object that rebound the servlet path: trust that.
+    return "/" + servletPath if servletPath else ""
 
 
 class _Host:
@@ -52,13 +80,11 @@ class _RequestFacade:
         self.responseHeaders = Headers()
         self.content = content
         self.defaultContentType = None
+        # Twisted builds SCRIPT_NAME and PATH_INFO from these segments.
         serverPath = servlet.serverPath()
-        servletPath = servlet.servletPath()
+        rest = pathInfo(servlet.requestPath(), serverPath, servlet.servletPath())
         self.prepath = [] if serverPath == "/" else serverPath[1:].encode().split(b"/")
-        if servletPath:
-            self.postpath = servletPath.encode().split(b"/")
-        else:
-            self.postpath = [b""] if serverPath == "/" else []
+        self.postpath = rest[1:].encode().split(b"/") if rest else []
         self._code = 200
         self._message: bytes | None = None
         self._failed = False
@@ -157,10 +183,14 @@ class _Response(_WSGIResponse):
 class WsgiServlet(HttpServlet):
     """
     Runs C{application} for one request once its body has arrived
-    (bounded by C{maximumContentLength}, spooled to disk when large).
+    (bounded by C{maximumContentLength}; kept in memory up to
+    C{spoolThreshold} bytes while the process's body budget allows, else
+    spooled to disk).  While that budget is spent a request with a body
+    gets 503 with C{Retry-After}.
     """
 
     maximumContentLength = DEFAULT_MAXIMUM_CONTENT_LENGTH
+    spoolThreshold = DEFAULT_SPOOL_THRESHOLD
 
     def __init__(self, session: Any, application: Callable, threadpool: Any = None,
                  reactor: Any = None) -> None:
@@ -172,7 +202,10 @@ class WsgiServlet(HttpServlet):
         self._reactor = reactor
         self._threadpool = threadpool or reactor.getThreadPool()
         self._application = application
-        self._body = tempfile.SpooledTemporaryFile(_SPOOL_IN_MEMORY)
+        # max_size=0: rolled over by processContent(), not by itself.
+        self._body = tempfile.SpooledTemporaryFile(max_size=0)
+        self._hold: BodyHold | None = None
+        self._onDisk = False
         self._size = 0
         self._gone = False
         self._refused = False
@@ -184,15 +217,27 @@ class WsgiServlet(HttpServlet):
         if self.contentLength() > self.maximumContentLength:
             self._refused = True
             self.sendError(413)
+            return
+        self._hold = admit(self)
+        if self._hold is None:
+            self._refused = True  # 503: the process's body memory is spent
 
     def processContent(self, content: bytes) -> None:
         if self._refused:
             return
-        self._size += len(content)
+        size = len(content)
+        self._size += size
         if self._size > self.maximumContentLength:
             self._refused = True
             self.sendError(413)
             return
+        if not self._onDisk:
+            hold = self._hold
+            if self._size > self.spoolThreshold or hold is None or not hold.take(size):
+                self._body.rollover()  # type: ignore[attr-defined]
+                self._onDisk = True
+                if hold is not None:
+                    hold.release()
         self._body.write(content)
 
     def processContentEnd(self) -> None:
@@ -214,6 +259,7 @@ class WsgiServlet(HttpServlet):
         # The whole body is here, chunked or not: say how long it is.
         environ["CONTENT_LENGTH"] = str(self._size)
         environ["wsgi.input_terminated"] = True
+        environ["wsgi.file_wrapper"] = fileWrapper
         environ.setdefault("HTTP_HOST", f"{self.serverHost()}:{self.serverPort()}")
         if self.remoteUser():
             environ["REMOTE_USER"] = self.remoteUser()
@@ -240,6 +286,8 @@ class WsgiServlet(HttpServlet):
     def destroyServlet(self) -> None:
         self._gone = True
         self._blocked = False
+        if self._hold is not None:
+            self._hold.release()
         self._release()
         watchers, self._finishWatchers = self._finishWatchers, []
         for d in watchers:

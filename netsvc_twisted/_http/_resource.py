@@ -4,11 +4,19 @@ L{ServletResource}: any server object as a twisted.web resource, so it
 mounts inside an existing L{Site}.
 
 A foreign Site reads the whole body before it renders, so here the
-servlet gets the body after the fact, replayed from C{request.content}.
+servlet gets the body after the fact, replayed from C{request.content}
+through the same hooks (and so the same streaming decoders and limits)
+as under L{HttpDaemon}.  A Site left to parse form submissions itself
+has already decoded every form POST into C{request.args} in memory by
+then, which nothing here can undo: the first request says so, once per
+Site, with the fix.
 """
 
 from __future__ import annotations
 
+import weakref
+
+from twisted.logger import Logger
 from twisted.web import server
 from twisted.web.resource import IResource
 from zope.interface import implementer
@@ -17,6 +25,40 @@ from netsvc_twisted._http._lifecycle import ServletCall
 from netsvc_twisted._http._paths import PathError, decodeText, normalisePath
 from netsvc_twisted._http._request import replayBody
 from netsvc_twisted._http._response import Response
+
+_log = Logger(namespace="netsvc.http")
+
+FORM_PARSING_WARNING = (
+    "{site!r} parses form submissions into request.args, in memory, before "
+    "ServletResource gets them (an 80 MB upload can cost 1 GB): create it as "
+    "Site(root, parsePOSTFormSubmission=False) so servlets decode bodies as "
+    "they do under HttpDaemon"
+)
+
+#: Sites already warned about (weakly: a Site may go away).
+_warnedSites: weakref.WeakSet = weakref.WeakSet()
+
+
+def warnIfSiteParsesForms(request) -> bool:
+    """
+    Log L{FORM_PARSING_WARNING} once per Site whose requests twisted.web
+    still decodes into C{request.args}; True when it does.
+    """
+    if not getattr(request, "_parsePOSTFormSubmission", True):
+        return False
+    site = getattr(request, "site", None)
+    if site is None:
+        channel = getattr(request, "channel", None)
+        site = getattr(channel, "site", None)
+    if site is not None:
+        try:
+            if site in _warnedSites:
+                return True
+            _warnedSites.add(site)
+        except TypeError:  # not weakly referenceable: warn every time
+            pass
+    _log.warn(FORM_PARSING_WARNING, site=site)
+    return True
 
 
 @implementer(IResource)
@@ -38,6 +80,7 @@ class ServletResource:
         raise NotImplementedError("a ServletResource has no children")
 
     def render(self, request):
+        warnIfSiteParsesForms(request)
         # Servlets choose their own Content-Type, as under HttpDaemon.
         request.defaultContentType = None
         try:
