@@ -9,7 +9,7 @@ import sys
 import pytest
 import pytest_twisted
 
-from netsvc_twisted._hosting._wsgi import WsgiServer
+from netsvc_twisted._hosting._wsgi import WsgiServer, pathInfo
 from support import fetch, startDaemon
 
 
@@ -102,6 +102,11 @@ async def test_environ(daemons):
     assert env["hasHttpContentType"] is False
     env = json.loads((await fetch(port, "GET", "/app")).body)
     assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("/app", "")
+    # PEP 3333: below the mount, PATH_INFO starts with "/".
+    env = json.loads((await fetch(port, "GET", "/app/")).body)
+    assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("/app", "/")
+    env = json.loads((await fetch(port, "GET", "/app/x/")).body)
+    assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("/app", "/x/")
     env = json.loads((await fetch(port, "GET", "/")).body)
     assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("", "/")
     env = json.loads((await fetch(port, "GET", "/x/y")).body)
@@ -148,6 +153,16 @@ async def test_bodyLimit(daemons):
         wsgi.WsgiServlet.maximumContentLength = old
 
 
+def test_pathInfoBelowNestedAndRebound():
+    assert pathInfo("/a/b/", "/a/b", "") == "/"
+    assert pathInfo("/a/b", "/a/b", "") == ""
+    assert pathInfo("/a/bc", "/a", "bc") == "/bc"
+    assert pathInfo("/", "/", "") == "/"
+    # A server that rebound the servlet path elsewhere is believed.
+    assert pathInfo("/elsewhere", "/a", "x/y") == "/x/y"
+    assert pathInfo("/elsewhere", "/a", "") == ""
+
+
 @pytest_twisted.ensureDeferred
 async def test_flask(daemons):
     import flask
@@ -162,7 +177,14 @@ async def test_flask(daemons):
     def form():
         return f"{flask.request.form['a']}+{flask.request.form.getlist('b')}"
 
+    @app.get("/")
+    def root():
+        return "root"
+
     port = await serve(daemons, {"/flask": WsgiServer(app)})
+    # The example of docs/howto/wsgi.md: no redirect to itself.
+    reply = await fetch(port, "GET", "/flask/")
+    assert (reply.status, reply.body) == (200, b"root")
     reply = await fetch(port, "GET", "/flask/hello?name=J%20rgen")
     assert reply.status == 200
     assert json.loads(reply.body) == {"name": "J rgen", "root": "/flask", "url": "/flask/hello"}
