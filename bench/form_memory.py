@@ -11,6 +11,9 @@ with the default limits: each is refused with 413 once its text passes
 4 MiB (``OTCLIB_BODYMEMORYLIMIT``): requests that find it spent get 503
 with Retry-After instead.  Same target.
 
+``uploads``: the same 8 concurrent bodies with each field sent as a file
+part: all accepted (200), every upload spooled to disk.  Same target.
+
 ``mounted``: one 80 MB multipart upload to a FormServlet mounted in a
 plain twisted.web ``Site(root, parsePOSTFormSubmission=False)`` through
 ServletResource; the upload is spooled to disk and its SHA-256 checked.
@@ -104,20 +107,20 @@ def serve(kind):
 
 # -- clients ----------------------------------------------------------------
 
-def textBody():
-    """The 63 text fields, yielded block by block."""
+def textBody(files=False):
+    """The 63 fields (text, or file parts), yielded block by block."""
     value = (b"x" * 1000) * (FIELD_SIZE // 1000)
     for index in range(FIELDS):
-        yield (b"--%s\r\nContent-Disposition: form-data; name=\"f%d\"\r\n\r\n"
-               % (BOUNDARY.encode(), index))
+        yield (b"--%s\r\nContent-Disposition: form-data; name=\"f%d\"%s\r\n\r\n"
+               % (BOUNDARY.encode(), index, b'; filename="f.txt"' if files else b""))
         for start in range(0, FIELD_SIZE, len(BLOCK)):
             yield value[start:start + len(BLOCK)]
         yield b"\r\n"
     yield b"--%s--\r\n" % BOUNDARY.encode()
 
 
-def textLength():
-    return sum(len(part) for part in textBody())
+def textLength(files=False):
+    return sum(len(part) for part in textBody(files))
 
 
 UPLOAD_HEAD = (b"--%s\r\nContent-Disposition: form-data; name=\"file\"; "
@@ -197,13 +200,13 @@ def measure(kind, run, env=None):
     return baseline, peak - baseline, outcome
 
 
-def concurrentText(port):
-    length = textLength()
+def concurrentText(port, files=False):
+    length = textLength(files)
     statuses = [None] * CLIENTS
     heads = [b""] * CLIENTS
 
     def one(index):
-        statuses[index], heads[index] = post(port, "/", textBody(), length)
+        statuses[index], heads[index] = post(port, "/", textBody(files), length)
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(CLIENTS)]
     for thread in threads:
@@ -229,7 +232,8 @@ def mountedUpload(port):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--case", choices=["text", "budget", "mounted"], action="append",
+    parser.add_argument("--case", choices=["text", "budget", "uploads", "mounted"],
+                        action="append",
                         help="which case(s) to run (default: all)")
     parser.add_argument("--baseline", action="store_true",
                         help="also upload to a default Site that parses forms (about 1 GB)")
@@ -240,21 +244,24 @@ def main():
         return 0
     rows = [("case", "server", "requests", "answers", "RSS before", "growth", "result")]
     failed = False
-    cases = options.case or ["text", "budget", "mounted"]
+    cases = options.case or ["text", "budget", "uploads", "mounted"]
     for case in cases:
-        if case in ("text", "budget"):
+        if case in ("text", "budget", "uploads"):
             env = dict(os.environ)
             if case == "budget":
                 env["OTCLIB_BODYMEMORYLIMIT"] = str(4 * MIB)
-            before, growth, (counts, retry) = measure("text", concurrentText, env)
-            expected = {413} if case == "text" else {413, 503}
-            answered = set(counts) <= expected and (case == "text" or 503 in counts)
+            files = case == "uploads"
+            before, growth, (counts, retry) = measure(
+                "text", lambda port: concurrentText(port, files), env)
+            expected = {"text": {413}, "budget": {413, 503}, "uploads": {200}}[case]
+            answered = set(counts) <= expected and (case != "budget" or 503 in counts)
             passed = growth < TEXT_TARGET_MIB * MIB and answered and retry
             target = TEXT_TARGET_MIB
             answers = ", ".join("%d x %s" % (n, s) for s, n in sorted(
                 counts.items(), key=lambda item: str(item[0])))
             server = "HttpDaemon" + (", budget 4 MiB" if case == "budget" else "")
-            requests = "%d x %d MiB text" % (CLIENTS, textLength() // MIB)
+            requests = "%d x %d MiB %s" % (CLIENTS, textLength(files) // MIB,
+                                           "of files" if files else "text")
         else:
             before, growth, (status, ok) = measure("mounted", mountedUpload)
             passed = growth < MOUNTED_TARGET_MIB * MIB and ok

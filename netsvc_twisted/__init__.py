@@ -8,6 +8,7 @@ OSE name is exported here; the implementation lives in private modules.
 
 from netsvc_twisted._constants import *  # noqa: F401,F403
 from netsvc_twisted._events._agent import Agent
+from netsvc_twisted._http._budget import MemoryBudget, bodyMemory
 from netsvc_twisted._http._daemon import HttpDaemon
 from netsvc_twisted._events._dispatcher import Dispatcher, Job, terminate
 from netsvc_twisted._events._environ import expandEnviron, lookupEnviron, mergeEnviron, uniqueId

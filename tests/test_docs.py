@@ -72,7 +72,7 @@ def test_limits_page_matches_the_defaults():
     """
     from netsvc_twisted import FormServlet, HttpServer, HttpServlet, RpcGateway, WsgiServlet
     from netsvc_twisted._files import _ranges
-    from netsvc_twisted._http import _congestion, _daemon, _lifecycle, _request
+    from netsvc_twisted._http import _budget, _congestion, _daemon, _lifecycle, _request
 
     MiB = 1024 * 1024
     page = _page("limits.md")
@@ -90,6 +90,10 @@ def test_limits_page_matches_the_defaults():
         ("_maximumFieldCount", "| %d |" % FormServlet._maximumFieldCount),
         ("_maximumFieldSize", "%d MiB" % (FormServlet._maximumFieldSize // MiB)),
         ("_spoolThreshold", "%d KiB" % (FormServlet._spoolThreshold // 1024)),
+        ("_maximumMemorySize", "%g MiB" % (FormServlet._maximumMemorySize / MiB)),
+        ("bodyMemory.limit", "%d MiB" % (_budget.DEFAULT_LIMIT // MiB)),
+        ("bodyMemory.retryAfter", "%d s" % _budget.DEFAULT_RETRY_AFTER),
+        ("WsgiServlet.spoolThreshold", "%d MiB" % (WsgiServlet.spoolThreshold // MiB)),
         ("RPC request body", "%d MiB" % (RpcGateway.maximumContentLength // MiB)),
         ("WsgiServlet.maximumContentLength",
          "%d MiB" % (WsgiServlet.maximumContentLength // MiB)),
