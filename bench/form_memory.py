@@ -19,7 +19,7 @@ plain twisted.web ``Site(root, parsePOSTFormSubmission=False)`` through
 ServletResource; the upload is spooled to disk and its SHA-256 checked.
 Target: growth under 48 MiB.  ``--baseline`` adds the same upload to a
 default ``Site``, which parses the form into ``request.args`` in memory
-first (no target: it shows what the start-up warning is about; about
+first (no target: it shows what ServletResource's warning is about; about
 1 GB).
 
 Each server runs in a child process (``--serve``) on 127.0.0.1 so its

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.forms.test_form_decode -*-
+# -*- test-case-name: tests.forms.test_form_decode,tests.forms.test_form_memory -*-
 """
 What every form decoder shares: the limits, the error, the raw fields
 collected so far and the uploaded-file type.
@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import IO, Any, Optional, Union
 
-from netsvc_twisted._http._budget import BodyHold, MemoryBudget
+from netsvc_twisted._http._budget import BUSY_MESSAGE, BodyHold, MemoryBudget
 
 __all__ = [
     "FormError", "FormLimits", "UploadedFile", "RawFields", "UploadSpool",
@@ -30,8 +30,8 @@ TEXT_TOO_LARGE = ("Form text too large: over %d bytes in all. "
 
 
 class FormError(Exception):
-    """The submission is refused with `status` (400 or 413) and a short
-    page text."""
+    """The submission is refused with `status` (400, 413, or L{BUSY}:
+    503 with Retry-After) and a short page text."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(status, message)
@@ -157,7 +157,7 @@ class RawFields:
     def takeBuffer(self, size: int) -> None:
         """Account for `size` bytes buffered while being decoded."""
         if not self.hold.take(size):
-            raise FormError(BUSY, "Server busy.")
+            raise FormError(BUSY, BUSY_MESSAGE)
 
     def giveBuffer(self, size: int) -> None:
         self.hold.give(size)

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.hosting.test_wsgi -*-
+# -*- test-case-name: tests.hosting.test_wsgi,tests.hosting.test_wsgi_frameworks,tests.hosting.test_wsgi_memory -*-
 """
 WSGI hosting (spec 8.2): C{WsgiServer(application)} mounts any PEP 3333
 application; each request runs it on Twisted's thread pool.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.http.test_budget -*-
+# -*- test-case-name: tests.http.test_budget,tests.forms.test_form_memory,tests.hosting.test_wsgi_memory -*-
 """
 One budget per process for the request-body bytes that decoders keep in
 memory (form text and small uploads, a WSGI body before it spools, an
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MemoryBudget", "BodyHold", "bodyMemory", "admit", "sendBusy", "hasBody",
-    "DEFAULT_LIMIT", "DEFAULT_RETRY_AFTER", "LIMIT_VARIABLE",
+    "DEFAULT_LIMIT", "DEFAULT_RETRY_AFTER", "LIMIT_VARIABLE", "BUSY_MESSAGE",
 ]
 
 _log = Logger(namespace="netsvc.http")

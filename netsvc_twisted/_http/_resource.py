@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.http.test_mounting -*-
+# -*- test-case-name: tests.http.test_mounting,tests.forms.test_form_mounted -*-
 """
 L{ServletResource}: any server object as a twisted.web resource, so it
 mounts inside an existing L{Site}.
