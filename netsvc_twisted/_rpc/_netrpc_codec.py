@@ -5,7 +5,8 @@ NET-RPC payload encoding (spec 10.3, 10.4), as pure functions.
 The payload is a small XML tree (C{array}, C{index}, C{scalar type=...})
 without a prolog.  The type table and the C{encoder}/C{decoder} extension
 hooks are OSE's; integers are C{xsd:int} when they fit 32 bits and
-C{xsd:long} beyond, floats use C{repr()}.
+C{xsd:long} beyond, floats use C{repr()}.  Decoding is one pass of parser
+events onto a stack (no tree, no recursion), through L{_wire.parseXml}.
 """
 
 from __future__ import annotations
@@ -13,10 +14,20 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 from typing import Any, Callable
-from xml.etree import ElementTree
 
 from netsvc_twisted._rpc._failure import ServiceFailure
 from netsvc_twisted._rpc._types import Binary, Date, DateTime, Duration, Opaque, Time
+from netsvc_twisted._rpc._wire import (
+    MAXIMUM_DEPTH,
+    TOO_DEEP,
+    DecodingError,
+    EncodingError,
+    checkDepth,
+    intText,
+    parseInt,
+    parseXml,
+    xmlText,
+)
 
 EncodeHook = Callable[[Any], "tuple[str | None, Any]"]
 DecodeHook = Callable[[str, str], Any]
@@ -36,14 +47,6 @@ _INT_TYPES = frozenset(
 _FLOAT_TYPES = frozenset({"xsd:double", "xsd:float", "xsd:real"})
 
 
-class EncodingError(ValueError):
-    """A value has no NET-RPC encoding."""
-
-
-class DecodingError(ValueError):
-    """A payload is not valid NET-RPC."""
-
-
 def encoder(pythonType: type, fn: EncodeHook) -> None:
     """
     Encode objects of exactly C{pythonType} with C{fn(obj) -> (type, text)};
@@ -59,7 +62,8 @@ def decoder(typeName: str, fn: DecodeHook) -> None:
 
 def _escape(text: str) -> str:
     return (
-        text.replace("&", "&amp;")
+        xmlText(text)
+        .replace("&", "&amp;")
         .replace("<", "&lt;")
         .replace(">", "&gt;")
         .replace("\r", "&#13;")
@@ -77,7 +81,7 @@ def _scalarOf(value: Any) -> tuple[str, str] | None:
     if isinstance(value, bool):
         return "xsd:boolean", "true" if value else "false"
     if isinstance(value, int):
-        return ("xsd:int" if value in _INT32 else "xsd:long"), str(int(value))
+        return ("xsd:int" if value in _INT32 else "xsd:long"), intText(value)
     if isinstance(value, float):
         return "xsd:double", repr(value)
     if isinstance(value, DateTime):
@@ -126,6 +130,7 @@ def _encode(
     if isinstance(value, (list, tuple, dict)):
         if id(value) in active:
             raise EncodingError("recursive structure")
+        checkDepth(active)
         active.add(id(value))
         if isinstance(value, dict):
             out.append(f"<index{attribute}>\n")
@@ -177,7 +182,7 @@ def _decodeScalar(kind: str, text: str, decodeValue: DecodeHook | None) -> Any:
     if kind == "":
         return None
     if kind in _INT_TYPES:
-        return int(text.strip())
+        return parseInt(text)
     if kind in _FLOAT_TYPES:
         return float(text.strip())
     if kind == "xsd:string":
@@ -188,7 +193,7 @@ def _decodeScalar(kind: str, text: str, decodeValue: DecodeHook | None) -> Any:
             return True
         if flag in ("false", "0"):
             return False
-        raise DecodingError(f"invalid boolean {flag!r}")
+        raise ValueError(flag)
     if kind == "xsd:base64Binary":
         return Binary(base64.b64decode(text.encode("ascii"), validate=False))
     if kind == "xsd:dateTime":
@@ -206,35 +211,95 @@ def _decodeScalar(kind: str, text: str, decodeValue: DecodeHook | None) -> Any:
     return Opaque(kind, text)
 
 
-def _decode(element: ElementTree.Element, decodeValue: DecodeHook | None) -> Any:
-    if element.tag == "scalar":
-        if len(element):
-            raise DecodingError("scalar with children")
-        return _decodeScalar(element.get("type", ""), element.text or "", decodeValue)
-    if element.tag == "array":
-        return [_decode(child, decodeValue) for child in element]
-    if element.tag == "index":
-        result = {}
-        for child in element:
-            name = child.get("name")
-            if name is None:
-                raise DecodingError("index member without a name")
-            result[name] = _decode(child, decodeValue)
-        return result
-    raise DecodingError(f"unexpected element {element.tag!r}")
+_BUILT_IN = _INT_TYPES | _FLOAT_TYPES | {
+    "xsd:boolean", "xsd:base64Binary", "xsd:dateTime", "xsd:date", "xsd:time",
+    "xsd:duration", "python:complex",
+}
+
+
+def _knownName(kind: str) -> str:
+    """A type name to quote in a fault: never one the client made up."""
+    return kind if kind in _BUILT_IN or kind in _decoders else "scalar"
+
+
+class _Frame:
+    """An open element: its tag, the value being built, its name if any."""
+
+    __slots__ = ("tag", "value", "name", "kind")
+
+    def __init__(self, tag: str, value: Any, name: str | None, kind: str) -> None:
+        self.tag = tag
+        self.value = value
+        self.name = name
+        self.kind = kind
+
+
+class _Reader:
+    """
+    Parser events to one value.  Descriptions of bad input say where it
+    is: C{item N} for the Nth child of the top array or index (for a
+    request, the Nth parameter), C{value} for the top element itself.
+    """
+
+    def __init__(self, decodeValue: DecodeHook | None) -> None:
+        self._decodeValue = decodeValue
+        self._stack: list[_Frame] = []
+        self._text: list[str] = []
+        self._item = 0
+        self.result: Any = None
+
+    def _where(self) -> str:
+        return f"item {self._item}" if self._item else "value"
+
+    def xml(self, encoding: Any, standalone: Any) -> None:
+        pass
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        parent = self._stack[-1] if self._stack else None
+        if len(self._stack) == 1:
+            self._item += 1
+        if parent is not None and parent.tag == "scalar":
+            raise DecodingError(f"{self._where()}: scalar with children")
+        name = attrs.get("name")
+        if parent is not None and parent.tag == "index" and name is None:
+            raise DecodingError(f"{self._where()}: index member without a name")
+        if tag == "scalar":
+            frame = _Frame(tag, None, name, attrs.get("type", ""))
+        elif tag in ("array", "index"):
+            if len(self._stack) >= MAXIMUM_DEPTH:
+                raise DecodingError(f"{self._where()}: {TOO_DEEP}")
+            frame = _Frame(tag, [] if tag == "array" else {}, name, "")
+        else:
+            raise DecodingError(f"{self._where()}: unexpected element")
+        self._stack.append(frame)
+        self._text = []
+
+    def data(self, text: str) -> None:
+        self._text.append(text)
+
+    def end(self, tag: str) -> None:
+        frame = self._stack.pop()
+        value = frame.value
+        if frame.tag == "scalar":
+            try:
+                value = _decodeScalar(frame.kind, "".join(self._text), self._decodeValue)
+            except Exception:
+                raise DecodingError(
+                    f"{self._where()}: invalid {_knownName(frame.kind)}"
+                ) from None
+        if not self._stack:
+            self.result = value
+        elif self._stack[-1].tag == "array":
+            self._stack[-1].value.append(value)
+        else:
+            self._stack[-1].value[frame.name] = value
 
 
 def loads(data: bytes, decodeValue: DecodeHook | None = None) -> Any:
-    """Decode a NET-RPC payload; raises L{DecodingError}."""
-    if b"<!" in data:
-        raise DecodingError("declarations are not allowed")
-    try:
-        root = ElementTree.fromstring(data)
-        return _decode(root, decodeValue)
-    except DecodingError:
-        raise
-    except Exception as e:
-        raise DecodingError(str(e)) from e
+    """Decode a NET-RPC payload; L{DecodingError} with a fixed description."""
+    reader = _Reader(decodeValue)
+    parseXml(data, reader)
+    return reader.result
 
 
 def dumpsFailure(failure: ServiceFailure) -> bytes:

@@ -2,29 +2,45 @@
 """
 XML-RPC encoding (spec 10.5) on top of the stdlib marshaller.
 
-Parsing is lenient (C{nil}, C{i8}, missing prolog all accepted), output is
-strict.  Values are first mapped onto what C{xmlrpc.client} can marshal,
-following OSE's rules for types XML-RPC lacks (they become strings), and
-integers beyond 32 bits go out as C{<i8>} instead of failing.
+Parsing is lenient (C{nil}, C{i8}, missing prolog all accepted) about the
+shape of a document but not about its values: the stdlib unmarshaller runs
+behind L{_wire.parseXml} (no DTDs, entities or external references), with
+integers bounded to signed 64 bits, doubles finite, and every bad value a
+fixed description saying which parameter it was in.
+
+Output is strict.  Values are first mapped onto what C{xmlrpc.client} can
+marshal, following OSE's rules for types XML-RPC lacks (they become
+strings); integers beyond 32 bits go out as C{<i8>}, and what XML-RPC
+cannot carry at all (integers beyond 64 bits, NaN and infinities, text XML
+forbids) is an L{EncodingError}, never an invalid document.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as _dt
+import math
 import xmlrpc.client
 from typing import Any, Callable
 from xml.sax.saxutils import escape
 
-from netsvc_twisted._rpc._netrpc_codec import (
-    _INT_TYPES,
-    DecodingError,
-    EncodingError,
-    _encoders,
-    _scalarOf,
-)
+from netsvc_twisted._rpc._netrpc_codec import _INT_TYPES, _encoders, _scalarOf
 from netsvc_twisted._rpc._failure import ServiceFailure
 from netsvc_twisted._rpc._types import Binary, DateTime
+from netsvc_twisted._rpc._wire import (
+    INT64,
+    MAXIMUM_DEPTH,
+    OUTSIDE_INT64,
+    TOO_DEEP,
+    DecodingError,
+    EncodingError,
+    checkDepth,
+    parseInt,
+    parseXml,
+    xmlText,
+)
+
+NOT_FINITE = "XML-RPC has no NaN or infinity"
 
 _INT32 = range(-(2**31), 2**31)
 _PROLOG = "<?xml version='1.0'?>\n"
@@ -47,14 +63,26 @@ def _fromTyped(kind: str, text: str, allowNone: bool) -> Any:
     if kind == "xsd:boolean":
         return text in ("true", "1")
     if kind in ("xsd:double", "xsd:float"):
-        return float(text)
+        return _double(float(text))
     if kind in _INT_TYPES:
-        return int(text)
+        return _int(int(text))
     if kind == "xsd:base64Binary":
         return base64.b64decode(text)
     if kind == "xsd:dateTime":
         return xmlrpc.client.DateTime(text.replace("-", "")[:8] + text[10:])
     return text
+
+
+def _int(value: int) -> int:
+    if value not in INT64:
+        raise EncodingError(OUTSIDE_INT64)
+    return int(value)
+
+
+def _double(value: float) -> float:
+    if not math.isfinite(value):
+        raise EncodingError(NOT_FINITE)
+    return float(value)
 
 
 def toMarshallable(
@@ -74,6 +102,7 @@ def toMarshallable(
     if isinstance(value, (list, tuple, dict)):
         if id(value) in active:
             raise EncodingError("recursive structure")
+        checkDepth(active)
         active.add(id(value))
         try:
             if isinstance(value, dict):
@@ -81,7 +110,7 @@ def toMarshallable(
                 for key, item in value.items():
                     if not isinstance(key, str):
                         raise EncodingError("dictionary keys must be strings")
-                    result[str(key)] = toMarshallable(
+                    result[xmlText(str(key))] = toMarshallable(
                         item, allowNone, encodeObject, active
                     )
                 return result
@@ -93,15 +122,15 @@ def toMarshallable(
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, int):
-        return int(value)
+        return _int(value)
     if isinstance(value, float):
-        return float(value)
+        return _double(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     if isinstance(value, _dt.datetime):
         return value.replace(tzinfo=None)
     if isinstance(value, str) and not isinstance(value, DateTime):
-        return str(value)
+        return xmlText(str(value))
     scalar = _scalarOf(value)
     if scalar is None:
         if encodeObject is None:
@@ -113,46 +142,136 @@ def toMarshallable(
         if kind is None:
             return toMarshallable(text, allowNone, None, active)
         scalar = (kind, str(text))
-    return _fromTyped(scalar[0], scalar[1], allowNone)
+    result = _fromTyped(scalar[0], scalar[1], allowNone)
+    return xmlText(result) if isinstance(result, str) else result
 
 
 def _marshal(values: Any, allowNone: bool) -> str:
     try:
         return _Marshaller("utf-8", allowNone).dumps(values)
-    except (TypeError, OverflowError, ValueError) as e:
-        raise EncodingError(str(e)) from e
+    except (TypeError, OverflowError, ValueError):
+        # toMarshallable leaves nothing the marshaller refuses; keep its
+        # words out of faults all the same.
+        raise EncodingError("value XML-RPC cannot carry") from None
 
 
-def fromWire(value: Any) -> Any:
-    """Decoded stdlib values as this package hands them to Python code."""
-    if isinstance(value, bytes):
-        return Binary(value)
-    if isinstance(value, _dt.datetime):
-        return DateTime(value)
-    if isinstance(value, list):
-        return [fromWire(v) for v in value]
-    if isinstance(value, dict):
-        return {k: fromWire(v) for k, v in value.items()}
-    return value
+class _Unmarshaller(xmlrpc.client.Unmarshaller):
+    """
+    The stdlib's lenient reader with strict values: bad ones raise
+    L{DecodingError} naming the element and the parameter (C{param N}, or
+    C{result} in an answer), and base64 and dates come out as this
+    package's L{Binary} and L{DateTime}.
+    """
+
+    dispatch = dict(xmlrpc.client.Unmarshaller.dispatch)
+    del dispatch["bigdecimal"]  # not XML-RPC; no Decimal reaches services
+
+    def __init__(self, response: bool) -> None:
+        xmlrpc.client.Unmarshaller.__init__(self, use_builtin_types=True)
+        self._response = response
+        self._param = 0
+
+    def _where(self) -> str:
+        if self._response:
+            return "result"
+        return f"param {self._param}" if self._param else "params"
+
+    def start(self, tag: str, attrs: Any) -> None:
+        name = tag.rpartition(":")[2]
+        if name == "param":
+            self._param += 1
+        # The parameter list counts as one level, as in the other protocols.
+        if name in ("array", "struct") and len(self._marks) + 1 >= MAXIMUM_DEPTH:
+            raise DecodingError(f"{self._where()}: {TOO_DEEP}")
+        if self._value and name not in self.dispatch:
+            raise DecodingError(f"{self._where()}: unknown element")
+        xmlrpc.client.Unmarshaller.start(self, name, attrs)
+
+    def end(self, tag: str) -> None:
+        name = tag.rpartition(":")[2]
+        try:
+            xmlrpc.client.Unmarshaller.end(self, name)
+        except DecodingError:
+            raise
+        except Exception:
+            raise DecodingError(f"{self._where()}: invalid <{name}>") from None
+
+    def end_int(self, data: str) -> None:
+        value = parseInt(data)
+        if value not in INT64:
+            raise DecodingError(f"{self._where()}: {OUTSIDE_INT64}")
+        self.append(value)
+        self._value = 0
+
+    for _tag in ("i1", "i2", "i4", "i8", "int", "biginteger"):
+        dispatch[_tag] = end_int
+    del _tag
+
+    def end_double(self, data: str) -> None:
+        value = float(data)
+        if not math.isfinite(value):
+            raise ValueError(data)
+        self.append(value)
+        self._value = 0
+
+    dispatch["double"] = dispatch["float"] = end_double
+
+    def end_boolean(self, data: str) -> None:
+        flag = data.strip()
+        if flag not in ("0", "1", "true", "false"):
+            raise ValueError(flag)
+        self.append(flag in ("1", "true"))
+        self._value = 0
+
+    dispatch["boolean"] = end_boolean
+
+    def end_base64(self, data: str) -> None:
+        text = "".join(data.split())  # encoders wrap lines
+        self.append(Binary(base64.b64decode(text.encode("ascii"), validate=True)))
+        self._value = 0
+
+    dispatch["base64"] = end_base64
+
+    def end_dateTime(self, data: str) -> None:
+        moment = _dt.datetime.strptime(data.strip(), "%Y%m%dT%H:%M:%S")
+        self.append(DateTime(moment))
+        self._value = 0
+
+    dispatch["dateTime.iso8601"] = end_dateTime
+
+    def end_struct(self, data: str) -> None:
+        items = self._stack[self._marks[-1]:]
+        if len(items) % 2 or not all(isinstance(k, str) for k in items[::2]):
+            raise ValueError("member without a name or a value")
+        xmlrpc.client.Unmarshaller.end_struct(self, data)
+
+    dispatch["struct"] = end_struct
+
+    def close(self) -> tuple:
+        if self._type is None or self._marks:
+            raise DecodingError("not a methodResponse" if self._response else "not a methodCall")
+        if self._type == "fault":
+            fault = self._stack[0] if len(self._stack) == 1 else None
+            if not isinstance(fault, dict) or set(fault) != {"faultCode", "faultString"}:
+                raise DecodingError("invalid fault")
+        return xmlrpc.client.Unmarshaller.close(self)
 
 
-def _parse(data: bytes) -> tuple[tuple, str | None]:
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise DecodingError("DTDs are not allowed")
-    return xmlrpc.client.loads(data, use_builtin_types=True)
+def _parse(data: bytes, response: bool) -> tuple[tuple, str | None]:
+    reader = _Unmarshaller(response)
+    parseXml(data, reader)
+    return reader.close(), reader.getmethodname()
 
 
 def loadsCall(data: bytes) -> tuple[str, list]:
     """(method name, parameters) of a C{methodCall}; L{DecodingError} else."""
     try:
-        params, methodName = _parse(data)
-        if methodName is None:
-            raise DecodingError("not a methodCall")
-        return methodName, [fromWire(p) for p in params]
-    except DecodingError:
-        raise
-    except Exception as e:
-        raise DecodingError(str(e) or type(e).__name__) from e
+        params, methodName = _parse(data, False)
+    except xmlrpc.client.Fault:
+        raise DecodingError("not a methodCall") from None
+    if methodName is None:
+        raise DecodingError("not a methodCall")
+    return methodName, list(params)
 
 
 def dumpsCall(
@@ -164,7 +283,7 @@ def dumpsCall(
     values = tuple(toMarshallable(list(params), allowNone, encodeObject))
     body = _marshal(values, allowNone)
     text = (
-        f"{_PROLOG}<methodCall>\n<methodName>{escape(methodName)}</methodName>\n"
+        f"{_PROLOG}<methodCall>\n<methodName>{escape(xmlText(methodName))}</methodName>\n"
         f"{body}</methodCall>\n"
     )
     return text.encode("utf-8")
@@ -199,7 +318,8 @@ def parseFaultString(code: int, text: str) -> ServiceFailure:
 
 
 def dumpsFault(failure: ServiceFailure) -> bytes:
-    fault = xmlrpc.client.Fault(failure.error, faultString(failure))
+    """A fault answer; L{EncodingError} when the failure's text has no XML form."""
+    fault = xmlrpc.client.Fault(_int(failure.error), xmlText(faultString(failure)))
     body = _marshal(fault, False)
     return f"{_PROLOG}<methodResponse>\n{body}</methodResponse>\n".encode("utf-8")
 
@@ -207,14 +327,10 @@ def dumpsFault(failure: ServiceFailure) -> bytes:
 def loadsResponse(data: bytes) -> Any:
     """The result of a C{methodResponse}; a fault raises L{ServiceFailure}."""
     try:
-        params, _ = _parse(data)
+        params, _ = _parse(data, True)
     except xmlrpc.client.Fault as fault:
         code = fault.faultCode if isinstance(fault.faultCode, int) else 0
         raise parseFaultString(code, str(fault.faultString)) from None
-    except DecodingError:
-        raise
-    except Exception as e:
-        raise DecodingError(str(e) or type(e).__name__) from e
     if len(params) != 1:
         raise DecodingError("a response holds exactly one value")
-    return fromWire(params[0])
+    return params[0]
