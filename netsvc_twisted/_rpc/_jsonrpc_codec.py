@@ -1,11 +1,21 @@
-# -*- test-case-name: tests.rpc.test_rpc_jsonrpc_codec -*-
+# -*- test-case-name: tests.rpc.test_rpc_jsonrpc_codec,tests.rpc.test_rpc_interop -*-
 """
 JSON-RPC encoding (spec 10.7): JSON-RPC 2.0 and OSE's 1.0-style envelope.
 
-A request is answered in the version it was made in: 2.0 requests get
-C{{"jsonrpc": "2.0", "result"|"error", "id"}}, others OSE's
-C{{"result", "error", "id"}} with the OSE failure fields.  Failure codes
-are OSE's (spec 10.6) in both, as decisions.md asks.
+A request is answered in the version it was made in.  2.0 requests get
+2.0 answers: C{"jsonrpc": "2.0"}, C{result} or C{error} (never both), and
+the spec's error codes (L{standardCode}), the OSE failure riding in
+C{error.data} as C{{"error", "origin", "details"}} so that our clients
+rebuild the same L{ServiceFailure} as over NET-RPC.  Requests that are
+not 2.0 get OSE's C{{"result", "error", "id"}} with OSE's codes.  When
+the version cannot be known (the body is not JSON, not an object), the
+answer is 2.0.
+
+Bodies are strict UTF-8 JSON (no NaN or Infinity).  Text that is not
+valid Unicode (a lone surrogate escape), numbers out of range and nesting
+deeper than L{MAXIMUM_DEPTH} are refused with a fixed description saying
+where they were; an answer holding them cannot be encoded and becomes an
+internal error.
 """
 
 from __future__ import annotations
@@ -14,17 +24,62 @@ import json
 import math
 from typing import Any, Callable
 
-from netsvc_twisted._rpc._netrpc_codec import (
-    _FLOAT_TYPES,
-    _INT_TYPES,
-    DecodingError,
-    EncodingError,
-    _encoders,
-    _scalarOf,
+from netsvc_twisted._constants import (
+    SERVER_APPLICATION_ERROR,
+    SERVER_METHOD_UNAVAILABLE,
+    SERVER_PARAMETERS_INCORRECT,
+    SERVER_REQUEST_DECODING_ERROR,
+    SERVER_REQUEST_HEADERS_INVALID,
+    SERVER_RESOURCE_UNAVAILABLE,
+    SERVER_RESPONSE_ABORTED,
+    SERVER_RESPONSE_ENCODING_ERROR,
+    SERVER_UNKNOWN_ERROR,
 )
 from netsvc_twisted._rpc._failure import ServiceFailure
+from netsvc_twisted._rpc._netrpc_codec import _FLOAT_TYPES, _INT_TYPES, _encoders, _scalarOf
+from netsvc_twisted._rpc._wire import (
+    MAXIMUM_DEPTH,
+    MAXIMUM_DIGITS,
+    NOT_UNICODE,
+    TOO_DEEP,
+    DecodingError,
+    EncodingError,
+    checkDepth,
+    intText,
+    isUnicode,
+)
 
 _MISSING = object()
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+
+# OSE's server codes (spec 10.6) as JSON-RPC 2.0 ones; other codes are the
+# application's own and pass unchanged, as 2.0 allows.
+_STANDARD_CODES = {
+    SERVER_UNKNOWN_ERROR: INTERNAL_ERROR,
+    SERVER_RESOURCE_UNAVAILABLE: INTERNAL_ERROR,
+    SERVER_RESPONSE_ENCODING_ERROR: INTERNAL_ERROR,
+    SERVER_REQUEST_HEADERS_INVALID: INVALID_REQUEST,
+    SERVER_REQUEST_DECODING_ERROR: INVALID_PARAMS,
+    SERVER_METHOD_UNAVAILABLE: METHOD_NOT_FOUND,
+    SERVER_PARAMETERS_INCORRECT: INVALID_PARAMS,
+    SERVER_APPLICATION_ERROR: INTERNAL_ERROR,
+    SERVER_RESPONSE_ABORTED: INTERNAL_ERROR,
+}
+
+NUMBER_OUT_OF_RANGE = "number out of range"
+
+#: Most calls one JSON-RPC 2.0 batch may carry.
+MAXIMUM_BATCH = 100
+
+
+def standardCode(error: int) -> int:
+    """The JSON-RPC 2.0 code of an OSE failure code."""
+    return _STANDARD_CODES.get(error, error)
 
 
 class JsonCall:
@@ -43,12 +98,26 @@ class JsonCall:
 
 
 class JsonDecodingError(DecodingError):
-    """Carries what could be read of the request, to answer in kind."""
+    """
+    Carries what could be read of the request, to answer in kind: the id,
+    the version, the 2.0 C{code}, and whether it was a notification (a
+    well-formed 2.0 request without an id is not answered even when its
+    parameters are refused).
+    """
 
-    def __init__(self, message: str, id: Any = None, version: str = "1.0") -> None:
+    def __init__(
+        self,
+        message: str,
+        id: Any = None,
+        version: str = "2.0",
+        code: int = INVALID_REQUEST,
+        isNotification: bool = False,
+    ) -> None:
         DecodingError.__init__(self, message)
         self.id = id
         self.version = version
+        self.code = code
+        self.isNotification = isNotification
 
 
 def _fromTyped(kind: str, text: str) -> Any:
@@ -57,7 +126,7 @@ def _fromTyped(kind: str, text: str) -> Any:
     if kind == "xsd:boolean":
         return text in ("true", "1")
     if kind in _INT_TYPES:
-        return int(text)
+        return _int(int(text))
     if kind in _FLOAT_TYPES:
         return _finite(float(text))
     return text
@@ -65,8 +134,13 @@ def _fromTyped(kind: str, text: str) -> Any:
 
 def _finite(value: float) -> float:
     if not math.isfinite(value):
-        raise EncodingError("JSON has no encoding for NaN or infinity")
+        raise EncodingError("JSON has no NaN or infinity")
     return value
+
+
+def _int(value: int) -> int:
+    intText(value)  # the digits bound
+    return int(value)
 
 
 def toJsonable(
@@ -85,6 +159,7 @@ def toJsonable(
     if isinstance(value, (list, tuple, dict)):
         if id(value) in active:
             raise EncodingError("recursive structure")
+        checkDepth(active)
         active.add(id(value))
         try:
             if isinstance(value, dict):
@@ -100,7 +175,7 @@ def toJsonable(
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
-        return int(value)
+        return _int(value)
     if isinstance(value, float):
         return _finite(float(value))
     scalar = _scalarOf(value)
@@ -117,14 +192,118 @@ def toJsonable(
     return _fromTyped(*scalar)
 
 
-def _dumps(document: dict | list) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode(
-        "utf-8"
-    )
+def _dumps(document: Any) -> bytes:
+    try:
+        text = json.dumps(
+            document, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        )
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EncodingError(NOT_UNICODE) from None
+    except (ValueError, TypeError, RecursionError):
+        # toJsonable leaves nothing json refuses; keep its words out of faults.
+        raise EncodingError("value JSON cannot carry") from None
 
 
-#: Most calls one JSON-RPC 2.0 batch may carry.
-MAXIMUM_BATCH = 100
+# Decoding.
+
+
+class _OutOfRange:
+    """Stands, in a decoded document, for a number Python should not hold."""
+
+
+_OUT_OF_RANGE = _OutOfRange()
+
+
+class _NotJson(Exception):
+    pass
+
+
+def _parseInt(text: str) -> Any:
+    if len(text) > MAXIMUM_DIGITS + 1:
+        return _OUT_OF_RANGE
+    try:
+        return int(text)
+    except ValueError:  # a lower sys.set_int_max_str_digits()
+        return _OUT_OF_RANGE
+
+
+def _parseFloat(text: str) -> Any:
+    value = float(text)
+    return value if math.isfinite(value) else _OUT_OF_RANGE
+
+
+def _refuseConstant(name: str) -> Any:
+    raise _NotJson(name)
+
+
+def _loadsDocument(data: bytes) -> Any:
+    """The JSON document of C{data}; a parse-error L{JsonDecodingError}."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise JsonDecodingError(f"not UTF-8 at byte {e.start}", code=PARSE_ERROR) from None
+    try:
+        return json.loads(
+            text,
+            parse_int=_parseInt,
+            parse_float=_parseFloat,
+            parse_constant=_refuseConstant,
+        )
+    except json.JSONDecodeError as e:
+        raise JsonDecodingError(
+            f"not valid JSON at line {e.lineno}, column {e.colno}", code=PARSE_ERROR
+        ) from None
+    except _NotJson:
+        raise JsonDecodingError("NaN and Infinity are not JSON", code=PARSE_ERROR) from None
+    except RecursionError:
+        raise JsonDecodingError(TOO_DEEP, code=PARSE_ERROR) from None
+
+
+def _problem(value: Any, depth: int) -> str | None:
+    """
+    What is wrong with a decoded value (text that is not Unicode, a number
+    out of range, too deep), C{depth} being the levels already around it.
+    Iterative: a value may be as deep as json's own recursion allows.
+    """
+    stack = [(value, depth)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, str):
+            if not isUnicode(item):
+                return NOT_UNICODE
+        elif item is _OUT_OF_RANGE:
+            return NUMBER_OUT_OF_RANGE
+        elif isinstance(item, (list, dict)):
+            if level >= MAXIMUM_DEPTH:
+                return TOO_DEEP
+            if isinstance(item, dict):
+                if not all(isUnicode(key) for key in item):
+                    return NOT_UNICODE
+                item = item.values()
+            stack.extend((child, level + 1) for child in item)
+    return None
+
+
+def _paramName(key: str, position: int) -> str:
+    return repr(key) if key.isidentifier() and len(key) <= 40 else str(position)
+
+
+def _paramsProblem(params: list | dict) -> str | None:
+    """C{"param N: ..."} for the first bad parameter; the list counts as a level."""
+    if isinstance(params, dict):
+        for position, (key, value) in enumerate(params.items(), 1):
+            if not isUnicode(key):
+                return f"param {position}: name that is not valid Unicode"
+            problem = _problem(value, 1)
+            if problem is not None:
+                return f"param {_paramName(key, position)}: {problem}"
+        return None
+    for position, value in enumerate(params, 1):
+        problem = _problem(value, 1)
+        if problem is not None:
+            return f"param {position}: {problem}"
+    return None
 
 
 def loadsRequest(data: bytes) -> JsonCall | list[JsonCall | JsonDecodingError]:
@@ -137,16 +316,14 @@ def loadsRequest(data: bytes) -> JsonCall | list[JsonCall | JsonDecodingError]:
     if not isinstance(document, list):
         return _callOf(document)
     if not document:
-        raise JsonDecodingError("empty batch", None, "2.0")
+        raise JsonDecodingError("empty batch")
     if len(document) > MAXIMUM_BATCH:
-        raise JsonDecodingError(f"more than {MAXIMUM_BATCH} calls in a batch", None, "2.0")
+        raise JsonDecodingError(f"more than {MAXIMUM_BATCH} calls in a batch")
     members: list[JsonCall | JsonDecodingError] = []
     for member in document:
         try:
             members.append(_callOf(member))
         except JsonDecodingError as e:
-            if not isinstance(member, dict):
-                e.version = "2.0"  # a batch is a 2.0 request
             members.append(e)
     return members
 
@@ -156,22 +333,28 @@ def loadsCall(data: bytes) -> JsonCall:
     return _callOf(_loadsDocument(data))
 
 
-def _loadsDocument(data: bytes) -> Any:
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError) as e:
-        raise JsonDecodingError(str(e) or type(e).__name__) from e
-
-
 def _callOf(document: Any) -> JsonCall:
     if not isinstance(document, dict):
         raise JsonDecodingError("request must be a JSON object")
-    version = "2.0" if document.get("jsonrpc") == "2.0" else "1.0"
+    version = "2.0" if "jsonrpc" in document else "1.0"
     id = document.get("id", _MISSING)
+    if id is not _MISSING:
+        problem = _problem(id, 0)
+        if problem is not None:
+            code = PARSE_ERROR if problem == NOT_UNICODE else INVALID_REQUEST
+            raise JsonDecodingError(f"id: {problem}", None, version, code)
+        if version == "2.0" and (
+            isinstance(id, bool) or not isinstance(id, (str, int, float, type(None)))
+        ):
+            raise JsonDecodingError("id must be a string, number or null")
     answerId = None if id is _MISSING else id
+    if version == "2.0" and document["jsonrpc"] != "2.0":
+        raise JsonDecodingError('jsonrpc must be "2.0"', answerId)
     method = document.get("method")
     if not isinstance(method, str):
         raise JsonDecodingError("method must be a string", answerId, version)
+    if not isUnicode(method):
+        raise JsonDecodingError(f"method: {NOT_UNICODE}", answerId, version, PARSE_ERROR)
     params = document.get("params", _MISSING)
     if version == "2.0":
         if params is _MISSING:
@@ -183,13 +366,16 @@ def _callOf(document: Any) -> JsonCall:
             raise JsonDecodingError("params must be an array", answerId, version)
         if id is _MISSING:
             raise JsonDecodingError("id is missing", None, version)
+    problem = _paramsProblem(params)
+    if problem is not None:
+        raise JsonDecodingError(
+            problem, answerId, version, INVALID_PARAMS,
+            isNotification=version == "2.0" and id is _MISSING,
+        )
     return JsonCall(method, params, id, version)
 
 
-def dumpsResult(
-    call: JsonCall, value: Any, encodeObject: Callable[[Any], tuple] | None = None
-) -> bytes:
-    return _dumps(resultDocument(call, value, encodeObject))
+# Answers.
 
 
 def resultDocument(
@@ -201,23 +387,31 @@ def resultDocument(
     return {"result": result, "error": None, "id": call.id}
 
 
-def dumpsFailure(failure: ServiceFailure, id: Any = None, version: str = "1.0") -> bytes:
-    return _dumps(failureDocument(failure, id, version))
+def dumpsResult(
+    call: JsonCall, value: Any, encodeObject: Callable[[Any], tuple] | None = None
+) -> bytes:
+    """The answer to C{call}; L{EncodingError} when C{value} has no JSON form."""
+    return _dumps(resultDocument(call, value, encodeObject))
 
 
-def dumpsDocument(document: dict | list) -> bytes:
-    """An answer document, or a batch's list of them, as UTF-8 JSON."""
-    return _dumps(document)
-
-
-def failureDocument(failure: ServiceFailure, id: Any = None, version: str = "1.0") -> dict:
+def failureDocument(
+    failure: ServiceFailure, id: Any = None, version: str = "1.0", code: int | None = None
+) -> dict:
+    """
+    A failure answer; C{code} overrides the 2.0 code L{standardCode}
+    gives (a decoding error knows whether it was a parse error).
+    """
     if id is _MISSING:
         id = None
     if version == "2.0":
         error = {
-            "code": failure.error,
+            "code": standardCode(failure.error) if code is None else code,
             "message": failure.description,
-            "data": {"origin": failure.origin, "details": failure.details},
+            "data": {
+                "error": failure.error,
+                "origin": failure.origin,
+                "details": failure.details,
+            },
         }
         return {"jsonrpc": "2.0", "error": error, "id": id}
     error = {
@@ -227,6 +421,21 @@ def failureDocument(failure: ServiceFailure, id: Any = None, version: str = "1.0
         "details": failure.details,
     }
     return {"result": None, "error": error, "id": id}
+
+
+def dumpsFailure(
+    failure: ServiceFailure, id: Any = None, version: str = "1.0", code: int | None = None
+) -> bytes:
+    """L{failureDocument} as UTF-8; L{EncodingError} when its text is not Unicode."""
+    return _dumps(failureDocument(failure, id, version, code))
+
+
+def dumpsBatch(answers: list[bytes]) -> bytes:
+    """A batch's answers, each already encoded, as one JSON array."""
+    return b"[" + b",".join(answers) + b"]"
+
+
+# The client side.
 
 
 def dumpsCall(
@@ -244,14 +453,14 @@ def dumpsCall(
 
 def loadsResponse(data: bytes) -> Any:
     """The result; a failure in either envelope raises L{ServiceFailure}."""
-    try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError) as e:
-        raise DecodingError(str(e) or type(e).__name__) from e
+    document = _loadsDocument(data)
     if not isinstance(document, dict) or not (
         "result" in document or "error" in document
     ):
         raise DecodingError("not a JSON-RPC response")
+    problem = _problem(document, -1)  # the envelope is no level
+    if problem is not None:
+        raise DecodingError(f"answer: {problem}")
     error = document.get("error")
     if error is None:
         return document.get("result")
@@ -260,8 +469,10 @@ def loadsResponse(data: bytes) -> Any:
     if "code" in error:
         data = error.get("data")
         data = data if isinstance(data, dict) else {"details": data or ""}
+        code = data.get("error")
         return _raise(
-            error.get("code"), error.get("message"), data.get("origin"), data.get("details")
+            code if isinstance(code, int) else error.get("code"),
+            error.get("message"), data.get("origin"), data.get("details"),
         )
     return _raise(
         error.get("error"), error.get("description"), error.get("origin"), error.get("details")

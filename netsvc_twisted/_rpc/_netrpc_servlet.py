@@ -58,19 +58,24 @@ class RpcServlet(RpcServletBase):
             return
         d = self.callService(self._methodName, params)
         d.addCallbacks(self._succeeded, self._failed)
+        d.addErrback(self.lastResort)
 
     def _succeeded(self, result: Any) -> None:
         try:
             body = codec.dumps(result, self.encodeObject)
         except Exception as e:
-            return self._sendFailure(self.encodingFailure(e))
+            return self.sendFailure(self.encodingFailure(e))
         self._send(body, "response")
 
     def _failed(self, reason: Failure) -> None:
-        self._sendFailure(reason.value)
+        self.sendFailure(self.failureOf(reason))
 
-    def _sendFailure(self, failure: ServiceFailure) -> None:
-        self._send(codec.dumpsFailure(failure), "failure")
+    def sendFailure(self, failure: ServiceFailure) -> None:
+        try:
+            body = codec.dumpsFailure(failure)
+        except codec.EncodingError as e:
+            body = codec.dumpsFailure(self.encodingFailure(e))
+        self._send(body, "failure")
 
     def _send(self, body: bytes, kind: str) -> None:
         self.answer(

@@ -169,6 +169,29 @@ def _arityError(method: Callable, count: int) -> str | None:
     return f"Expected {required}-{total} arguments, received {count}."
 
 
+def _namedArgumentsError(method: Callable, names: dict) -> str | None:
+    """
+    Why named arguments (JSON-RPC 2.0) do not fit C{method}, in words of
+    ours that name only the method's own parameters, never the caller's.
+    """
+    try:
+        parameters = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    if not any(p.kind == p.VAR_KEYWORD for p in parameters):
+        accepted = {p.name for p in parameters if p.kind in named}
+        unexpected = sum(1 for name in names if name not in accepted)
+        if unexpected:
+            return f"Received {unexpected} named argument(s) the method does not take."
+    for p in parameters:
+        if p.default is p.empty and (
+            p.kind == p.POSITIONAL_ONLY or (p.kind in named and p.name not in names)
+        ):
+            return f"Missing argument {p.name}."
+    return None
+
+
 class Service(Monitor):
     """
     A named service.  Subclass it, export methods, join groups; gateways
@@ -361,13 +384,10 @@ class Service(Monitor):
             self._run(request, self.invalidMethod, ())
             return request._deferred
         if isinstance(params, dict):
-            try:
-                inspect.signature(method).bind(**params)
-            except TypeError as e:
-                request.fail(_parametersIncorrect(str(e)))
+            problem = _namedArgumentsError(method, params)
+            if problem is not None:
+                request.fail(_parametersIncorrect(problem))
                 return request._deferred
-            except ValueError:
-                pass
             self._run(request, lambda: method(**params), ())
         else:
             problem = _arityError(method, len(params))

@@ -13,22 +13,32 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet.defer import Deferred
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from netsvc_twisted._constants import (
     SERVER_RESPONSE_ENCODING_ERROR,
     SERVER_RESPONSE_ENCODING_ERROR_MESSAGE,
+    SERVER_UNKNOWN_ERROR,
+    SERVER_UNKNOWN_ERROR_MESSAGE,
 )
 from netsvc_twisted._rpc._registry import ServiceBinding
 from netsvc_twisted._rpc._failure import ServiceFailure
 from netsvc_twisted._rpc._service import Service, ServiceWithdrawn
+from netsvc_twisted._rpc._wire import EncodingError
 from netsvc_twisted._http._servlet import HttpServlet
+
+_log = Logger(namespace="netsvc.rpc")
 
 #: Default bound on RPC request bodies; larger ones get 413.
 DEFAULT_MAXIMUM_CONTENT_LENGTH = 16 * 1024 * 1024
 
 NO_SERVICE = "No such service available."
 NO_LENGTH = "Content length must be specified."
+#: Details of failure 52 when the reason is not one of the codecs' own.
+CANNOT_ENCODE = "value the protocol cannot carry"
+#: Details of failure 50, for a bug of ours; the traceback is in the log.
+INTERNAL_ERROR = "internal error, logged by the server"
 
 
 def mediaType(value: str) -> str:
@@ -69,6 +79,10 @@ class RpcServletBase(HttpServlet):
         return None
 
     def handleBody(self, body: bytes) -> None:
+        raise NotImplementedError
+
+    def sendFailure(self, failure: ServiceFailure) -> None:
+        """Answer with C{failure}; must not raise, whatever its text."""
         raise NotImplementedError
 
     # Request.
@@ -140,12 +154,45 @@ class RpcServletBase(HttpServlet):
         return reason
 
     def encodingFailure(self, error: Exception) -> ServiceFailure:
+        """
+        Failure 52 for an answer the protocol cannot carry.  The codecs'
+        L{EncodingError} texts are fixed and go to the client; any other
+        exception is logged and the client gets L{CANNOT_ENCODE}.
+        """
+        if isinstance(error, EncodingError):
+            details = str(error)
+        else:
+            _log.failure(
+                "Encoding an RPC answer failed",
+                failure=Failure(error, type(error), error.__traceback__),
+            )
+            details = CANNOT_ENCODE
         return ServiceFailure(
             SERVER_RESPONSE_ENCODING_ERROR,
             SERVER_RESPONSE_ENCODING_ERROR_MESSAGE,
             self.origin,
-            str(error),
+            details,
         )
+
+    def failureOf(self, reason: Failure) -> ServiceFailure:
+        """The service's failure; an unexpected exception becomes failure 50."""
+        if isinstance(reason.value, ServiceFailure):
+            return reason.value
+        return self.internalFailure(reason)
+
+    def internalFailure(self, reason: Failure) -> ServiceFailure:
+        _log.failure("RPC servlet error", failure=reason)
+        return ServiceFailure(
+            SERVER_UNKNOWN_ERROR, SERVER_UNKNOWN_ERROR_MESSAGE, self.origin, INTERNAL_ERROR
+        )
+
+    def lastResort(self, reason: Failure) -> None:
+        """
+        The errback ending every answer's chain: a bug of ours is still
+        answered (failure 50), never left unhandled in a Deferred with the
+        connection open.
+        """
+        self.sendFailure(self.internalFailure(reason))
 
     def encodeObject(self, value: Any) -> tuple:
         assert self._service is not None

@@ -1,6 +1,7 @@
 # -*- test-case-name: tests.rpc.test_rpc_gateway -*-
 """
-The XML-RPC servlet (spec 10.5): faults travel as HTTP 200 answers.
+The XML-RPC servlet (spec 10.5): faults travel as HTTP 200 answers, and
+an answer XML-RPC cannot carry is a fault, never an invalid document.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ class XmlRpcServlet(RpcServletBase):
     def handleBody(self, body: bytes) -> None:
         try:
             methodName, params = codec.loadsCall(body)
-        except Exception as e:
-            self._sendFailure(
+        except codec.DecodingError as e:
+            self.sendFailure(
                 ServiceFailure(
                     SERVER_REQUEST_DECODING_ERROR,
                     SERVER_REQUEST_DECODING_ERROR_MESSAGE,
@@ -53,18 +54,27 @@ class XmlRpcServlet(RpcServletBase):
                 )
             )
             return
+        except Exception:
+            self.lastResort(Failure())
+            return
         d = self.callService(methodName, params)
         d.addCallbacks(self._succeeded, self._failed)
+        d.addErrback(self.lastResort)
 
     def _succeeded(self, result: Any) -> None:
         try:
             body = codec.dumpsResult(result, self.allowNone, self.encodeObject)
         except Exception as e:
-            return self._sendFailure(self.encodingFailure(e))
+            return self.sendFailure(self.encodingFailure(e))
         self.answer(body, "text/xml")
 
     def _failed(self, reason: Failure) -> None:
-        self._sendFailure(reason.value)
+        self.sendFailure(self.failureOf(reason))
 
-    def _sendFailure(self, failure: ServiceFailure) -> None:
-        self.answer(codec.dumpsFault(failure), "text/xml")
+    def sendFailure(self, failure: ServiceFailure) -> None:
+        try:
+            body = codec.dumpsFault(failure)
+        except codec.EncodingError as e:
+            # The failure's own text has no XML form (a control character).
+            body = codec.dumpsFault(self.encodingFailure(e))
+        self.answer(body, "text/xml")

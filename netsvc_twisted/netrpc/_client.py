@@ -37,7 +37,7 @@ from netsvc_twisted._constants import (
     CLIENT_UNKNOWN_ERROR,
     CLIENT_UNKNOWN_ERROR_MESSAGE,
 )
-from netsvc_twisted._rpc._netrpc_codec import DecodingError
+from netsvc_twisted._rpc._wire import DecodingError, EncodingError
 from netsvc_twisted._rpc._failure import (
     AddressInvalid,
     AuthenticationFailure,
@@ -47,6 +47,8 @@ from netsvc_twisted._rpc._failure import (
 )
 
 ORIGIN = "netrpc"
+CANNOT_ENCODE = "value the protocol cannot carry"
+CANNOT_DECODE = "answer the protocol cannot read"
 
 
 def headersInvalid(details: str) -> ServiceFailure:
@@ -75,6 +77,11 @@ class Protocol:
 
 
 def _encodeCall(protocol: Protocol, methodName: str, params: tuple):
+    """
+    The call's headers and body.  What the protocol cannot carry (an
+    integer beyond XML-RPC's 64 bits, NaN, text that is not Unicode) is
+    failure 42 with the codec's fixed description, and nothing is sent.
+    """
     try:
         return protocol.encodeCall(methodName, params)
     except ServiceFailure:
@@ -84,7 +91,7 @@ def _encodeCall(protocol: Protocol, methodName: str, params: tuple):
             CLIENT_REQUEST_ENCODING_ERROR,
             CLIENT_REQUEST_ENCODING_ERROR_MESSAGE,
             ORIGIN,
-            str(e),
+            str(e) if isinstance(e, EncodingError) else CANNOT_ENCODE,
         ) from e
 
 
@@ -113,7 +120,7 @@ def _decodeAnswer(
         ) from e
     except Exception as e:
         raise ServiceFailure(
-            CLIENT_UNKNOWN_ERROR, CLIENT_UNKNOWN_ERROR_MESSAGE, ORIGIN, str(e)
+            CLIENT_UNKNOWN_ERROR, CLIENT_UNKNOWN_ERROR_MESSAGE, ORIGIN, CANNOT_DECODE
         ) from e
 
 

@@ -219,16 +219,21 @@ async def test_jsonrpc(daemons, cleanServices):
     reply = await fetch(port, "POST", "/json/validator", body)
     assert json.loads(reply.body) == {
         "result": {"REMOTE_ADDR": "127.0.0.1", "REMOTE_USER": ""}, "error": None, "id": "x"}
+    assert reply.headers["content-type"] == "application/json"
     reply = await fetch(port, "POST", "/json/validator",
                         b'{"jsonrpc": "2.0", "method": "add", "params": {"a": 1, "b": 2}}')
     assert (reply.status, reply.body) == (204, b"")
     reply = await fetch(port, "POST", "/json/validator", b"{nope")
-    assert json.loads(reply.body)["error"]["error"] == 54
+    assert reply.headers["content-type"] == "application/json"
+    assert json.loads(reply.body) == {"jsonrpc": "2.0", "id": None, "error": {
+        "code": -32700, "message": "Request Decoding Error",
+        "data": {"error": 54, "origin": "netsvc.jsonrpc",
+                 "details": "not valid JSON at line 1, column 2"}}}
     reply = await fetch(port, "POST", "/json/validator",
                         b'{"jsonrpc": "2.0", "method": "add", "params": [1], "id": 9}')
     assert json.loads(reply.body)["error"] == {
-        "code": 56, "message": "Parameters Incorrect",
-        "data": {"origin": "netsvc", "details": "Expected 2 arguments, received 1."}}
+        "code": -32602, "message": "Parameters Incorrect",
+        "data": {"error": 56, "origin": "netsvc", "details": "Expected 2 arguments, received 1."}}
 
 
 @pytest_twisted.ensureDeferred
@@ -257,11 +262,12 @@ async def test_jsonrpcBatch(daemons, cleanServices):
     assert answers == [
         {"jsonrpc": "2.0", "result": 3, "id": "a"},
         {"jsonrpc": "2.0", "id": "b", "error": {
-            "code": 55, "message": "Method Unavailable",
-            "data": {"origin": "netsvc", "details": ""}}},
+            "code": -32601, "message": "Method Unavailable",
+            "data": {"error": 55, "origin": "netsvc", "details": ""}}},
         {"jsonrpc": "2.0", "id": None, "error": {
-            "code": 54, "message": "Request Decoding Error",
-            "data": {"origin": "netsvc.jsonrpc", "details": "request must be a JSON object"}}},
+            "code": -32600, "message": "Request Decoding Error",
+            "data": {"error": 54, "origin": "netsvc.jsonrpc",
+                     "details": "request must be a JSON object"}}},
         {"jsonrpc": "2.0", "result": ["é"], "id": 3},
         {"result": 4, "error": None, "id": "old"},
     ]
@@ -270,7 +276,7 @@ async def test_jsonrpcBatch(daemons, cleanServices):
                            ([1] * 101, "more than 100 calls in a batch")):
         status, answer = await post(batch)
         assert (status, answer["error"]["code"], answer["error"]["data"]["details"]) == (
-            200, 54, details)
+            200, -32600, details)
 
 
 @pytest_twisted.ensureDeferred
@@ -301,7 +307,7 @@ async def test_bodies(daemons, cleanServices):
     reply = await fetch(port, "POST", "/service/validator", b"",
                         {"Content-Length": "0"})
     assert reply.status == 200
-    assert json.loads(reply.body)["error"]["error"] == 54
+    assert json.loads(reply.body)["error"]["code"] == -32700
 
 
 @pytest_twisted.ensureDeferred

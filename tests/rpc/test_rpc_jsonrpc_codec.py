@@ -32,7 +32,8 @@ def test_v2():
     assert json.loads(codec.dumpsResult(call, None)) == {"jsonrpc": "2.0", "result": None, "id": "x"}
     out = json.loads(codec.dumpsFailure(ServiceFailure(56, "Parameters Incorrect", "o", "d"), "x", "2.0"))
     assert out == {"jsonrpc": "2.0", "id": "x", "error": {
-        "code": 56, "message": "Parameters Incorrect", "data": {"origin": "o", "details": "d"}}}
+        "code": -32602, "message": "Parameters Incorrect",
+        "data": {"error": 56, "origin": "o", "details": "d"}}}
     assert codec.loadsCall(b'{"jsonrpc": "2.0", "method": "m"}').isNotification
 
 
@@ -69,3 +70,38 @@ def test_clientSide():
 def test_deepNesting():
     with pytest.raises(codec.JsonDecodingError):
         codec.loadsCall(b'{"method": "m", "id": 1, "params": ' + b"[" * 100000 + b"]" * 100000 + b"}")
+
+
+@pytest.mark.parametrize("ose,standard", [
+    (50, -32603), (52, -32603), (53, -32600), (54, -32602), (55, -32601), (56, -32602),
+    (57, -32603), (58, -32603), (1001, 1001), (46, 46),
+])
+def test_standardCodes(ose, standard):
+    """OSE's server codes map onto 2.0's; the application's own pass as they are."""
+    assert codec.standardCode(ose) == standard
+
+
+def test_v2RequestsAreChecked():
+    for body, code in [
+        (b'{"jsonrpc": "2.0", "method": "m", "id": true}', codec.INVALID_REQUEST),
+        (b'{"jsonrpc": "2", "method": "m", "id": 1}', codec.INVALID_REQUEST),
+        (b'{"jsonrpc": "2.0", "method": "m", "params": [Infinity], "id": 1}', codec.PARSE_ERROR),
+        (b'\xef\xbb\xbf{"jsonrpc": "2.0", "method": "m", "id": 1}', codec.PARSE_ERROR),
+    ]:
+        with pytest.raises(codec.JsonDecodingError) as info:
+            codec.loadsCall(body)
+        assert info.value.code == code, body
+    assert codec.loadsCall(b'{"jsonrpc": "2.0", "method": "m", "id": null}').isNotification is False
+
+
+def test_boundsAreInclusive():
+    """99 levels inside a parameter (100 with the list) and 4300 digits are fine,
+    and such a value encodes back."""
+    inner = b"[" * 99 + b"]" * 99
+    call = codec.loadsCall(b'{"jsonrpc": "2.0", "method": "m", "id": 1, "params": [%s, %s]}'
+                           % (inner, b"9" * 4300))
+    assert codec.dumpsResult(call, call.params).startswith(b'{"jsonrpc":"2.0","result":[')
+    with pytest.raises(EncodingError):
+        codec.dumpsResult(call, [call.params])
+    with pytest.raises(EncodingError):
+        codec.dumpsResult(call, 10**4300)

@@ -140,6 +140,17 @@ def test_namedParameters(cleanServices):
     assert failureOf(service._dispatch("opt", {"z": 1})).error == 56
 
 
+@pytest.mark.parametrize("method,params,details", [
+    ("opt", {"b": 1}, "Missing argument a."),
+    ("opt", {"a": 1, "z": 1, "y": 2}, "Received 2 named argument(s) the method does not take."),
+    ("var", {"a": 1, "rest": 2}, "Received 1 named argument(s) the method does not take."),
+])
+def test_namedParametersIncorrect(cleanServices, method, params, details):
+    """Our words, naming only the method's parameters, not Python's TypeError."""
+    failure = failureOf(Math()._dispatch(method, params))
+    assert (failure.error, failure.details) == (56, details)
+
+
 def test_applicationError(cleanServices):
     failure = failureOf(Math()._dispatch("boom", []))
     assert (failure.error, failure.description, failure.origin) == (
