@@ -46,6 +46,7 @@ UNSUPPORTED_ENCODING = "unsupported encoding"
 # and CR, the surrogates, U+FFFE and U+FFFF.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_UNKNOWN_ENCODING = expat.errors.codes[expat.errors.XML_ERROR_UNKNOWN_ENCODING]
 
 
 class EncodingError(ValueError):
@@ -119,6 +120,9 @@ def parseXml(data: bytes, target: Any) -> None:
         # a made-up name); the target's own errors are DecodingErrors.
         raise DecodingError(UNSUPPORTED_ENCODING) from None
     except expat.ExpatError as e:
+        if e.code == _UNKNOWN_ENCODING:
+            raise DecodingError(UNSUPPORTED_ENCODING) from None
+        # Columns count from 1, as in the JSON-RPC texts (expat's from 0).
         raise DecodingError(
-            f"not well-formed XML at line {e.lineno}, column {e.offset}"
+            f"not well-formed XML at line {e.lineno}, column {e.offset + 1}"
         ) from None
