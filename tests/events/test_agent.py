@@ -29,7 +29,7 @@ from netsvc_twisted._constants import (
 )
 from netsvc_twisted._events._dispatcher import Job, deliverSignal, usingReactor
 
-from tests.events.test_dispatcher import ROOT, runChild, settle
+from test_dispatcher import ROOT, runChild, settle
 
 
 @pytest.fixture
