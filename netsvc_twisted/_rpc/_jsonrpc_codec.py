@@ -20,8 +20,11 @@ internal error.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import re
+import sys
 from typing import Any, Callable
 
 from netsvc_twisted._constants import (
@@ -214,42 +217,127 @@ class _OutOfRange:
 
 _OUT_OF_RANGE = _OutOfRange()
 
+# Only a \uD800-\uDFFF escape can put a surrogate into decoded text (raw
+# surrogates are not UTF-8); pairs match too, and merely cost a check.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _mayBeDeep(text: str) -> bool:
+    """
+    False when the brackets of C{text} cannot nest deeper than allowed:
+    each pass of C{str.replace} removes the innermost pairs, so brackets
+    nested N deep are gone after N passes.  Brackets inside strings only
+    make it answer True, and the walk then decides.
+    """
+    brackets = _NOT_BRACKET.sub("", text)
+    for _ in range(MAXIMUM_DEPTH):
+        if not brackets:
+            return False
+        shorter = brackets.replace("[]", "").replace("{}", "")
+        if shorter == brackets:
+            return True
+        brackets = shorter
+    return bool(brackets)
+
 
 class _NotJson(Exception):
     pass
 
 
-def _parseInt(text: str) -> Any:
-    if len(text) > MAXIMUM_DIGITS + 1:
-        return _OUT_OF_RANGE
-    try:
-        return int(text)
-    except ValueError:  # a lower sys.set_int_max_str_digits()
+class _Suspects:
+    """
+    What a decoded document may hold that must be refused, found at C
+    speed while parsing, so that the walk over the document only looks for
+    what may be there (most documents need no walk at all).
+    """
+
+    def __init__(self, text: str) -> None:
+        self.strings = _SURROGATE_ESCAPE.search(text) is not None
+        self.numbers = False
+        self.deep = _mayBeDeep(text)
+
+    def parseInt(self, text: str) -> Any:
+        if len(text.lstrip("-")) <= MAXIMUM_DIGITS:
+            try:
+                return int(text)
+            except ValueError:  # a lower sys.set_int_max_str_digits()
+                pass
+        self.numbers = True
         return _OUT_OF_RANGE
 
+    def parseFloat(self, text: str) -> Any:
+        value = float(text)
+        if math.isfinite(value):
+            return value
+        self.numbers = True
+        return _OUT_OF_RANGE
 
-def _parseFloat(text: str) -> Any:
-    value = float(text)
-    return value if math.isfinite(value) else _OUT_OF_RANGE
+    def problem(self, value: Any, depth: int) -> str | None:
+        """
+        What is wrong with a decoded value (text that is not Unicode, a
+        number out of range, too deep), C{depth} being the levels already
+        around it.  Iterative: a value may be as deep as json's own
+        recursion allows.
+        """
+        if not (self.strings or self.numbers or self.deep):
+            return None
+        scalars = self.strings or self.numbers
+        stack = [(value, depth)]
+        while stack:
+            item, level = stack.pop()
+            if isinstance(item, (list, dict)):
+                if level >= MAXIMUM_DEPTH:
+                    return TOO_DEEP
+                if isinstance(item, dict):
+                    if self.strings and not all(map(isUnicode, item)):
+                        return NOT_UNICODE
+                    item = item.values()
+                if scalars:
+                    stack.extend(zip(item, itertools.repeat(level + 1)))
+                elif not _CONTAINERS.isdisjoint(map(type, item)):
+                    stack.extend((c, level + 1) for c in item if type(c) in _CONTAINERS)
+            elif item is _OUT_OF_RANGE:
+                return NUMBER_OUT_OF_RANGE
+            elif self.strings and isinstance(item, str) and not isUnicode(item):
+                return NOT_UNICODE
+        return None
+
+    def paramsProblem(self, params: list | dict) -> str | None:
+        """C{"param N: ..."} for the first bad parameter; the list counts as a level."""
+        if isinstance(params, dict):
+            for position, (key, value) in enumerate(params.items(), 1):
+                if not isUnicode(key):
+                    return f"param {position}: name that is not valid Unicode"
+                problem = self.problem(value, 1)
+                if problem is not None:
+                    return f"param {_paramName(key, position)}: {problem}"
+            return None
+        for position, value in enumerate(params, 1):
+            problem = self.problem(value, 1)
+            if problem is not None:
+                return f"param {position}: {problem}"
+        return None
+
+
+_CONTAINERS = frozenset({list, dict})
 
 
 def _refuseConstant(name: str) -> Any:
     raise _NotJson(name)
 
 
-def _loadsDocument(data: bytes) -> Any:
+def _loadsDocument(data: bytes) -> tuple[Any, _Suspects]:
     """The JSON document of C{data}; a parse-error L{JsonDecodingError}."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise JsonDecodingError(f"not UTF-8 at byte {e.start}", code=PARSE_ERROR) from None
+    suspects = _Suspects(text)
     try:
-        return json.loads(
-            text,
-            parse_int=_parseInt,
-            parse_float=_parseFloat,
-            parse_constant=_refuseConstant,
-        )
+        document = _parse(text, suspects)
     except json.JSONDecodeError as e:
         raise JsonDecodingError(
             f"not valid JSON at line {e.lineno}, column {e.colno}", code=PARSE_ERROR
@@ -258,52 +346,35 @@ def _loadsDocument(data: bytes) -> Any:
         raise JsonDecodingError("NaN and Infinity are not JSON", code=PARSE_ERROR) from None
     except RecursionError:
         raise JsonDecodingError(TOO_DEEP, code=PARSE_ERROR) from None
+    return document, suspects
 
 
-def _problem(value: Any, depth: int) -> str | None:
+def _parse(text: str, suspects: _Suspects) -> Any:
     """
-    What is wrong with a decoded value (text that is not Unicode, a number
-    out of range, too deep), C{depth} being the levels already around it.
-    Iterative: a value may be as deep as json's own recursion allows.
+    json.loads with our number hooks.  The integer hook costs a Python call
+    per integer, so it only runs when json's own parsing would not stop
+    at Python's digits limit, or did (to find the parameter).
     """
-    stack = [(value, depth)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, str):
-            if not isUnicode(item):
-                return NOT_UNICODE
-        elif item is _OUT_OF_RANGE:
-            return NUMBER_OUT_OF_RANGE
-        elif isinstance(item, (list, dict)):
-            if level >= MAXIMUM_DEPTH:
-                return TOO_DEEP
-            if isinstance(item, dict):
-                if not all(isUnicode(key) for key in item):
-                    return NOT_UNICODE
-                item = item.values()
-            stack.extend((child, level + 1) for child in item)
-    return None
+    limit = sys.get_int_max_str_digits()
+    if 0 < limit <= MAXIMUM_DIGITS:
+        try:
+            return json.loads(
+                text, parse_float=suspects.parseFloat, parse_constant=_refuseConstant
+            )
+        except json.JSONDecodeError:
+            raise
+        except ValueError:
+            pass  # an integer past the digits limit
+    return json.loads(
+        text,
+        parse_int=suspects.parseInt,
+        parse_float=suspects.parseFloat,
+        parse_constant=_refuseConstant,
+    )
 
 
 def _paramName(key: str, position: int) -> str:
     return repr(key) if key.isidentifier() and len(key) <= 40 else str(position)
-
-
-def _paramsProblem(params: list | dict) -> str | None:
-    """C{"param N: ..."} for the first bad parameter; the list counts as a level."""
-    if isinstance(params, dict):
-        for position, (key, value) in enumerate(params.items(), 1):
-            if not isUnicode(key):
-                return f"param {position}: name that is not valid Unicode"
-            problem = _problem(value, 1)
-            if problem is not None:
-                return f"param {_paramName(key, position)}: {problem}"
-        return None
-    for position, value in enumerate(params, 1):
-        problem = _problem(value, 1)
-        if problem is not None:
-            return f"param {position}: {problem}"
-    return None
 
 
 def loadsRequest(data: bytes) -> JsonCall | list[JsonCall | JsonDecodingError]:
@@ -312,9 +383,9 @@ def loadsRequest(data: bytes) -> JsonCall | list[JsonCall | JsonDecodingError]:
     and, in their places, the errors of the members that are not calls.
     L{JsonDecodingError} when the whole body is unusable.
     """
-    document = _loadsDocument(data)
+    document, suspects = _loadsDocument(data)
     if not isinstance(document, list):
-        return _callOf(document)
+        return _callOf(document, suspects)
     if not document:
         raise JsonDecodingError("empty batch")
     if len(document) > MAXIMUM_BATCH:
@@ -322,7 +393,7 @@ def loadsRequest(data: bytes) -> JsonCall | list[JsonCall | JsonDecodingError]:
     members: list[JsonCall | JsonDecodingError] = []
     for member in document:
         try:
-            members.append(_callOf(member))
+            members.append(_callOf(member, suspects))
         except JsonDecodingError as e:
             members.append(e)
     return members
@@ -330,16 +401,16 @@ def loadsRequest(data: bytes) -> JsonCall | list[JsonCall | JsonDecodingError]:
 
 def loadsCall(data: bytes) -> JsonCall:
     """Decode a single request; L{JsonDecodingError} when it is not one."""
-    return _callOf(_loadsDocument(data))
+    return _callOf(*_loadsDocument(data))
 
 
-def _callOf(document: Any) -> JsonCall:
+def _callOf(document: Any, suspects: _Suspects) -> JsonCall:
     if not isinstance(document, dict):
         raise JsonDecodingError("request must be a JSON object")
     version = "2.0" if "jsonrpc" in document else "1.0"
     id = document.get("id", _MISSING)
     if id is not _MISSING:
-        problem = _problem(id, 0)
+        problem = suspects.problem(id, 0)
         if problem is not None:
             code = PARSE_ERROR if problem == NOT_UNICODE else INVALID_REQUEST
             raise JsonDecodingError(f"id: {problem}", None, version, code)
@@ -366,7 +437,7 @@ def _callOf(document: Any) -> JsonCall:
             raise JsonDecodingError("params must be an array", answerId, version)
         if id is _MISSING:
             raise JsonDecodingError("id is missing", None, version)
-    problem = _paramsProblem(params)
+    problem = suspects.paramsProblem(params)
     if problem is not None:
         raise JsonDecodingError(
             problem, answerId, version, INVALID_PARAMS,
@@ -453,12 +524,12 @@ def dumpsCall(
 
 def loadsResponse(data: bytes) -> Any:
     """The result; a failure in either envelope raises L{ServiceFailure}."""
-    document = _loadsDocument(data)
+    document, suspects = _loadsDocument(data)
     if not isinstance(document, dict) or not (
         "result" in document or "error" in document
     ):
         raise DecodingError("not a JSON-RPC response")
-    problem = _problem(document, -1)  # the envelope is no level
+    problem = suspects.problem(document, -1)  # the envelope is no level
     if problem is not None:
         raise DecodingError(f"answer: {problem}")
     error = document.get("error")

@@ -25,7 +25,7 @@ from netsvc_twisted._constants import (
 from netsvc_twisted._rpc._registry import ServiceBinding
 from netsvc_twisted._rpc._failure import ServiceFailure
 from netsvc_twisted._rpc._service import Service, ServiceWithdrawn
-from netsvc_twisted._rpc._wire import EncodingError
+from netsvc_twisted._rpc._wire import CANNOT_ENCODE, EncodingError
 from netsvc_twisted._http._servlet import HttpServlet
 
 _log = Logger(namespace="netsvc.rpc")
@@ -35,8 +35,6 @@ DEFAULT_MAXIMUM_CONTENT_LENGTH = 16 * 1024 * 1024
 
 NO_SERVICE = "No such service available."
 NO_LENGTH = "Content length must be specified."
-#: Details of failure 52 when the reason is not one of the codecs' own.
-CANNOT_ENCODE = "value the protocol cannot carry"
 #: Details of failure 50, for a bug of ours; the traceback is in the log.
 INTERNAL_ERROR = "internal error, logged by the server"
 

@@ -41,6 +41,9 @@ DTD_FORBIDDEN = "DTDs are not allowed"
 ENTITY_FORBIDDEN = "entity declarations are not allowed"
 EXTERNAL_FORBIDDEN = "external references are not allowed"
 UNSUPPORTED_ENCODING = "unsupported encoding"
+#: For an encoder's failure that is not one of the texts above (a bug, or
+#: an application's hook); the exception itself goes to the log.
+CANNOT_ENCODE = "value the protocol cannot carry"
 
 # XML 1.0's Char production, complemented: C0 controls other than tab, LF
 # and CR, the surrogates, U+FFFE and U+FFFF.

@@ -37,7 +37,7 @@ from netsvc_twisted._constants import (
     CLIENT_UNKNOWN_ERROR,
     CLIENT_UNKNOWN_ERROR_MESSAGE,
 )
-from netsvc_twisted._rpc._wire import DecodingError, EncodingError
+from netsvc_twisted._rpc._wire import CANNOT_ENCODE, DecodingError, EncodingError
 from netsvc_twisted._rpc._failure import (
     AddressInvalid,
     AuthenticationFailure,
@@ -47,7 +47,6 @@ from netsvc_twisted._rpc._failure import (
 )
 
 ORIGIN = "netrpc"
-CANNOT_ENCODE = "value the protocol cannot carry"
 CANNOT_DECODE = "answer the protocol cannot read"
 
 
