@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.rpc.test_rpc_gateway -*-
+# -*- test-case-name: tests.rpc.test_rpc_gateway,tests.rpc.test_rpc_budget -*-
 """
 The request side shared by the three RPC servlets: pre-checks, a bounded
 request body, dispatch to the service, and one complete answer.
@@ -26,6 +26,7 @@ from netsvc_twisted._rpc._registry import ServiceBinding
 from netsvc_twisted._rpc._failure import ServiceFailure
 from netsvc_twisted._rpc._service import Service, ServiceWithdrawn
 from netsvc_twisted._rpc._wire import CANNOT_ENCODE, EncodingError
+from netsvc_twisted._http._budget import BodyHold, admit, sendBusy
 from netsvc_twisted._http._servlet import HttpServlet
 
 _log = Logger(namespace="netsvc.rpc")
@@ -69,6 +70,8 @@ class RpcServletBase(HttpServlet):
         self._chunks: list[bytes] = []
         self._size = 0
         self._finished = False
+        #: This request's share of the process's body-memory budget.
+        self._hold: BodyHold | None = None
 
     # Protocol hooks.
 
@@ -98,6 +101,10 @@ class RpcServletBase(HttpServlet):
             return self._refuse(400, NO_LENGTH)
         if length > self.maximumContentLength:
             return self._refuse(413)
+        self._hold = admit(self)
+        if self._hold is None:
+            # admit() has answered 503 with Retry-After.
+            self._finished = True
 
     def processContent(self, content: bytes) -> None:
         if self._finished:
@@ -106,6 +113,11 @@ class RpcServletBase(HttpServlet):
         if self._size > self.maximumContentLength:
             self._chunks.clear()
             return self._refuse(413)
+        if not self._hold.take(len(content)):
+            # The body is parsed whole, so it cannot spool: refuse it.
+            self._chunks.clear()
+            self._finished = True
+            return sendBusy(self)
         self._chunks.append(content)
 
     def processContentEnd(self) -> None:
@@ -118,6 +130,8 @@ class RpcServletBase(HttpServlet):
     def destroyServlet(self) -> None:
         self._finished = True
         self._chunks.clear()
+        if self._hold is not None:
+            self._hold.release()
         HttpServlet.destroyServlet(self)
 
     def _refuse(self, status: int, message: str | None = None) -> None:
