@@ -5,3 +5,17 @@ runs an OSE application script, and WSGI applications served as servlets.
 
 Imports C{_http}, C{_events} and below. Read C{_twistd} first.
 """
+
+from netsvc_twisted._http._observe import registerMetricsProvider
+
+
+def _metricsFor(daemon, endpoint):
+    # Imported when a daemon first asks: prometheus_client costs ~50 ms.
+    from netsvc_twisted._hosting._metrics import metricsFor
+
+    return metricsFor(daemon, endpoint)
+
+
+# HttpDaemon(metrics=...) is in _http, its server here: a hook, not an
+# upward import.
+registerMetricsProvider(_metricsFor)

@@ -37,6 +37,7 @@ from twisted.python import usage
 
 from netsvc_twisted._http._accesslog import AccessLog
 from netsvc_twisted._http._daemon import HttpDaemon, _portOf
+from netsvc_twisted._http._proxy import DEFAULT_FORWARDED_ALLOW_IPS, trustedProxies
 from netsvc_twisted._events._dispatcher import Dispatcher
 
 _log = Logger(namespace="netsvc.twistd")
@@ -72,7 +73,56 @@ def _fail(message: str) -> ScriptError:
     return ScriptError(message)
 
 
-class Options(usage.Options):
+# Behind proxies and monitored (docs/howto/deploy): --proxy-headers,
+# --forwarded-allow-ips, --metrics-listen.
+
+class _DeploymentOptions(usage.Options):
+    """The proxy and metrics options of L{Options}."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self["proxy-headers"] = False
+        self["forwarded-allow-ips"] = None
+        self["metrics-listen"] = None
+
+    def opt_proxy_headers(self) -> None:
+        """Believe Forwarded / X-Forwarded-* headers from the peers of --forwarded-allow-ips."""
+        self["proxy-headers"] = True
+
+    def opt_forwarded_allow_ips(self, value: str) -> None:
+        """Comma-separated proxy addresses or CIDR networks trusted with --proxy-headers (default 127.0.0.1,::1)."""  # noqa: E501
+        try:
+            trustedProxies(value)
+        except ValueError as e:
+            raise usage.UsageError(f"--forwarded-allow-ips: {e}") from None
+        self["forwarded-allow-ips"] = value
+
+    def opt_metrics_listen(self, description: str) -> None:
+        """Endpoint serving GET /metrics (Prometheus) and GET /healthz for every daemon."""
+        self["metrics-listen"] = description
+
+
+def _assignDeployment(services: list[DaemonService], options: usage.Options) -> None:
+    """
+    Daemons without trusted proxies of their own get --forwarded-allow-ips
+    (with --proxy-headers); daemons without a metrics endpoint of their
+    own, --metrics-listen.
+    """
+    allow = options["forwarded-allow-ips"]
+    if allow is not None and not options["proxy-headers"]:
+        raise _fail("twistd netsvc: --forwarded-allow-ips needs --proxy-headers")
+    for target in services:
+        daemon = target.daemon
+        if options["proxy-headers"] and daemon.site.proxies is None:
+            daemon.trustProxies(DEFAULT_FORWARDED_ALLOW_IPS if allow is None else allow)
+        if options["metrics-listen"] and daemon._metrics is None:
+            try:
+                daemon.serveMetrics(options["metrics-listen"])
+            except ValueError as e:
+                raise _fail(f"twistd netsvc: --metrics-listen: {e}") from None
+
+
+class Options(_DeploymentOptions):
     """
     Command line of C{twistd netsvc}, in the style of C{twistd web}.
     """
@@ -301,6 +351,7 @@ def makeService(options: Options) -> service.MultiService:
     services = runScript(path, options["args"])
     _assignEndpoints(services, options["listen"], path)
     _assignAccessLog(services, options["access-log"])
+    _assignDeployment(services, options)
     top = service.MultiService()
     for child in services:
         child.setServiceParent(top)

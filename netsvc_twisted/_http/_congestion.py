@@ -87,6 +87,10 @@ class CongestionBridge:
     _delivering = None
     _drainCheck = None
     _stallTimer = None
+    #: The site's IHttpObserver, and the queued bytes it was last told of
+    #: while blocked (L{None}: not reported as blocked).
+    observer: Any = None
+    _reportedQueued: int | None = None
 
     def __init__(self, servlet: HttpServlet, response: Response) -> None:
         self.servlet = servlet
@@ -95,6 +99,7 @@ class CongestionBridge:
         self.threshold = threshold()
         site = getattr(response.request, "site", None)
         self.stallTimeout = getattr(site, "stallTimeout", DEFAULT_STALL_TIMEOUT)
+        self.observer = getattr(site, "observer", None)
         self._events: deque[tuple[int, int]] = deque()
         self._callLater = requestCallLater(response.request)
 
@@ -127,6 +132,8 @@ class CongestionBridge:
 
     def blockWritten(self) -> None:
         self.pending += 1
+        if self._reportedQueued is not None:
+            self._reportQueued(0)
         threshold = self.threshold
         if not self.backlog:
             if self.pending == threshold:
@@ -163,6 +170,8 @@ class CongestionBridge:
         if self.paused or self.servlet is None:
             return
         self.paused = True
+        if self.observer is not None:
+            self._reportQueued(1)
         self._queue(CONNECTION_BLOCKED, max(self.pending, 1))
         if self.stallTimeout:
             self._stallTimer = self._callLater(self.stallTimeout, self._stalled)
@@ -171,6 +180,7 @@ class CongestionBridge:
         if not self.paused or self.servlet is None:
             return
         self.paused = False
+        self._reportCleared()
         self._cancelStall()
         # Twisted resumes producers only once its buffer is empty.
         self.pending = 0
@@ -193,6 +203,17 @@ class CongestionBridge:
     def stopProducing(self) -> None:
         self.response.clientGone()
 
+    def _reportQueued(self, connections: int) -> None:
+        queued = heldBytes(self.response.request.channel) or 0
+        change = queued - (self._reportedQueued or 0)
+        self._reportedQueued = queued
+        self.observer.congestionChanged(connections, change)
+
+    def _reportCleared(self) -> None:
+        queued, self._reportedQueued = self._reportedQueued, None
+        if queued is not None:
+            self.observer.congestionChanged(-1, -queued)
+
     def _stalled(self) -> None:
         self._stallTimer = None
         from twisted.logger import Logger
@@ -202,6 +223,8 @@ class CongestionBridge:
             client=self.response.request.getClientAddress(),
             seconds=self.stallTimeout,
         )
+        if self.observer is not None:
+            self.observer.stallAborted()
         self.response.abort(0)
 
     def _cancelStall(self) -> None:
@@ -216,6 +239,7 @@ class CongestionBridge:
         """
         self.servlet = None
         self._events.clear()
+        self._reportCleared()
         self._cancelStall()
         for call in (self._delivering, self._drainCheck):
             if call is not None and call.active():

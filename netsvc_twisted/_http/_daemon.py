@@ -7,6 +7,7 @@ on a twisted.web L{Site}.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +21,9 @@ from netsvc_twisted._http._accesslog import AccessLog
 from netsvc_twisted._http._congestion import DEFAULT_STALL_TIMEOUT
 from netsvc_twisted._events._dispatcher import getReactor
 from netsvc_twisted._http._lifecycle import ServletCall
+from netsvc_twisted._http._observe import IHttpObserver, IMetricsEndpoint, metricsEndpoint
 from netsvc_twisted._http._paths import BAD_SYNTAX, MountTable, PathError, normalisePath
+from netsvc_twisted._http._proxy import TrustedProxies, applyForwarded, trustedProxies
 from netsvc_twisted._http._request import ServletRequest, channelFactory
 from netsvc_twisted._http._response import Response
 
@@ -64,6 +67,9 @@ class DaemonSite(server.Site):
     stallTimeout = DEFAULT_STALL_TIMEOUT
     maxHeaderSize = DEFAULT_MAX_HEADER_SIZE
     maxHeaders = DEFAULT_MAX_HEADERS
+    #: Peers whose forwarding headers count (netsvc_twisted._http._proxy).
+    proxies: TrustedProxies | None = None
+    _observer: IHttpObserver | None = None
 
     def __init__(
         self, daemon: HttpDaemon, accessLog: AccessLog | None, reactor: Any = None
@@ -99,6 +105,11 @@ class DaemonSite(server.Site):
         return protocol
 
     def dispatch(self, request: ServletRequest, rawPath: bytes) -> ServletCall | None:
+        observer = self._observer
+        if observer is not None:
+            observer.requestStarted(request)
+        proxies = self.proxies
+        forwarded = None if proxies is None else applyForwarded(proxies, request)
         mounts = self.mounts
         if self._resolvedGeneration != mounts.generation:
             self._resolved.clear()
@@ -110,6 +121,10 @@ class DaemonSite(server.Site):
                 return None
         target, path, serverPath, servletPath, absoluteHost = resolved
         call = ServletCall(request, target, path, serverPath, servletPath, absoluteHost)
+        if forwarded is not None:
+            call.session._forwarded = forwarded
+        if observer is not None:
+            call.observer = observer
         call.start()
         # A call that already ended (most answers end inside start()) is
         # not kept by its request: nothing would reach it but the body
@@ -177,11 +192,15 @@ class DaemonSite(server.Site):
         if self.connections:
             _log.warn("{count} connection(s) still busy after the drain time: aborting",
                       count=len(self.connections))
+            if self._observer is not None:
+                self._observer.drainAborted(len(self.connections))
         for channel in list(self.connections):
             channel.transport.abortConnection()
 
     def channelClosed(self, channel) -> None:
         connections = self.connections
+        if self._observer is not None and channel in connections:
+            self._observer.connectionClosed()
         connections.discard(channel)
         drained = self._drained
         if drained is not None and not connections:
@@ -194,13 +213,35 @@ class DaemonSite(server.Site):
 
     @accessLog.setter
     def accessLog(self, accessLog: AccessLog | None) -> None:
-        # Request.finish() calls site.log(request) for every request: with
-        # a log, straight into it, one call less; without, the no-op below.
         self._accessLog = accessLog
-        if accessLog is None:
-            self.__dict__.pop("log", None)
-        else:
+        self._setLog()
+
+    @property
+    def observer(self) -> IHttpObserver | None:
+        """Who is told what this site does (metrics), if anyone."""
+        return self._observer
+
+    @observer.setter
+    def observer(self, observer: IHttpObserver | None) -> None:
+        self._observer = observer
+        self._setLog()
+
+    def _setLog(self) -> None:
+        # Request.finish() calls site.log(request) for every request: with
+        # only a log, straight into it, one call less; with nothing, the
+        # no-op below.
+        accessLog, observer = self._accessLog, self._observer
+        if observer is not None:
+            self.log = self._observedLog  # type: ignore[method-assign]
+        elif accessLog is not None:
             self.log = accessLog  # type: ignore[method-assign]
+        else:
+            self.__dict__.pop("log", None)
+
+    def _observedLog(self, request) -> None:
+        self._observer.requestFinished(request)  # type: ignore[union-attr]
+        if self._accessLog is not None:
+            self._accessLog(request)
 
     def log(self, request) -> None:
         pass
@@ -219,10 +260,17 @@ class HttpDaemon(service.Service):
     C{stallTimeout} (seconds a response may stay blocked by a client that
     does not read), C{drainTimeout} (seconds C{stop()} lets responses in
     flight finish), C{maxHeaderSize} and C{maxHeaders}.
+
+    C{trustedProxies} lists the peers (addresses, CIDR networks, C{"unix"},
+    C{"*"}) whose C{Forwarded} or C{X-Forwarded-*} headers set the client
+    and the address it used (docs/howto/deploy); by default nobody's.
+    C{metrics} is an endpoint where C{GET /metrics} (Prometheus) and
+    C{GET /healthz} are served while this daemon runs.
     """
 
     _listening = None
     _shutdownTrigger = None
+    _metrics: IMetricsEndpoint | None = None
     startFailure = None
 
     def __init__(
@@ -236,6 +284,8 @@ class HttpDaemon(service.Service):
         drainTimeout: float = DEFAULT_DRAIN_TIMEOUT,
         maxHeaderSize: int = DEFAULT_MAX_HEADER_SIZE,
         maxHeaders: int = DEFAULT_MAX_HEADERS,
+        trustedProxies: Iterable[str] | None = None,
+        metrics: str | None = None,
     ) -> None:
         self.endpointGiven = port is not None
         if port is None:
@@ -253,9 +303,27 @@ class HttpDaemon(service.Service):
         site.maxHeaderSize = maxHeaderSize
         site.maxHeaders = maxHeaders
         self.drainTimeout = drainTimeout
+        self.trustProxies(trustedProxies)
+        if metrics is not None:
+            self.serveMetrics(metrics)
 
     def __repr__(self) -> str:
         return f"<HttpDaemon {self._description!r}>"
+
+    def trustProxies(self, entries: Iterable[str] | None) -> None:
+        """
+        Believe the forwarding headers of these peers only (L{None} or
+        empty: of nobody).  A bad entry raises L{ValueError}.
+        """
+        self.site.proxies = trustedProxies(entries)
+
+    def serveMetrics(self, endpoint: str) -> None:
+        """
+        Serve C{/metrics} and C{/healthz} on C{endpoint} while this
+        daemon runs (several daemons may share one endpoint).
+        """
+        self._metrics = metricsEndpoint(self, endpoint)
+        self.site.observer = self._metrics.observer
 
     # OSE API.
 
@@ -287,6 +355,18 @@ class HttpDaemon(service.Service):
         return d
 
     def _started(self, listening):
+        if self._metrics is not None:
+            return self._metrics.start(self._reactorUsed()).addCallbacks(
+                lambda _: self._listened(listening), self._metricsFailed,
+                errbackArgs=(listening,))
+        return self._listened(listening)
+
+    def _metricsFailed(self, failure, listening):
+        # Half a deployment is worse than none: stop listening too.
+        listening.stopListening()
+        return self._failed(failure)
+
+    def _listened(self, listening):
         self._listening = listening
         self.running = 1
         if self._shutdownTrigger is None:
@@ -318,6 +398,8 @@ class HttpDaemon(service.Service):
         """
         listening, self._listening = self._listening, None
         self.running = 0
+        if self._metrics is not None:
+            self._metrics.draining()
         trigger, self._shutdownTrigger = self._shutdownTrigger, None
         if trigger is not None:
             try:
@@ -332,9 +414,12 @@ class HttpDaemon(service.Service):
             [stopped, self.site.drain(self.drainTimeout)], consumeErrors=True
         ).addCallback(self._stopped)
 
-    def _stopped(self, result: object) -> None:
+    def _stopped(self, result: object) -> Any:
         if self.site.accessLog is not None:
             self.site.accessLog.flush()
+        if self._metrics is not None:
+            return self._metrics.stop()
+        return None
 
     # IService.
 

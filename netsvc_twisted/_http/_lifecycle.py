@@ -64,6 +64,8 @@ class ServletCall:
     """
 
     servlet: HttpServlet | None = None
+    #: The site's IHttpObserver, set by the site when metrics are on.
+    observer: Any = None
     _destroyed = False
     _bodyEnded = False
     _limit: int | None = None
@@ -112,10 +114,14 @@ class ServletCall:
             self.response.sendError(404, _NO_SERVLET)
             return
         self.servlet = servlet
+        if self.observer is not None:
+            self.observer.servletStarted()
         self._call(servlet.processRequest)
 
     def content(self, data: bytes) -> None:
         servlet = self.servlet
+        if self.observer is not None:
+            self.observer.bodyReceived(len(data))
         if servlet is not None and not self._destroyed:
             if self._limit is not None:
                 self._received += len(data)
@@ -244,6 +250,8 @@ class ServletCall:
             request._call = None
         servlet = self.servlet
         if servlet is not None:
+            if self.observer is not None:
+                self.observer.servletEnded()
             try:
                 servlet.destroyServlet()
             except SystemExit:

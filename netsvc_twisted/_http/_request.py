@@ -131,6 +131,9 @@ class ServletRequest(server.Request):
         super().connectionLost(reason)
         if self._call is not None:
             self._call.response.clientGone()
+        observer = getattr(self.site, "observer", None)
+        if observer is not None:
+            observer.requestAborted(self)
 
     def handleContentChunk(self, data: bytes) -> None:
         call = self._call
@@ -194,7 +197,10 @@ class ServletChannel(http.HTTPChannel):
 
     def connectionMade(self) -> None:
         super().connectionMade()
-        self.site.connections.add(self)
+        site = self.site
+        site.connections.add(self)
+        if site.observer is not None:
+            site.observer.connectionOpened()
 
     # twisted.web's Request asks both addresses of every request: the
     # local one costs a getsockname() system call each time.  Neither

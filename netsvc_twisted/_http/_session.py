@@ -15,6 +15,7 @@ from netsvc_twisted._http._paths import decodeText
 if TYPE_CHECKING:
     from twisted.web.server import Request
 
+    from netsvc_twisted._http._proxy import Forwarded
     from netsvc_twisted._http._response import Response
 
 
@@ -58,6 +59,8 @@ class HttpSession:
     _remoteUser = ""
     _absoluteHost: str | None = None
     _hostPort: tuple[str, str] | None = None
+    #: What a trusted proxy said about this request (netsvc_twisted._http._proxy).
+    _forwarded: Forwarded | None = None
 
     def __init__(
         self,
@@ -98,17 +101,22 @@ class HttpSession:
 
     def _serverAddress(self) -> tuple[str, str]:
         if self._hostPort is None:
+            forwarded = self._forwarded
             value = self._absoluteHost
+            if forwarded is not None and forwarded.host is not None:
+                value = forwarded.host
             if value is None:
                 raw = self.request.requestHeaders.getRawHeaders(b"host")
                 value = _latin1(raw[0]) if raw else ""
             host, port = splitHostPort(value)
+            if forwarded is not None and forwarded.port is not None:
+                port = forwarded.port
             if not host:
                 local = self.request.getHost()
                 host = getattr(local, "host", "") or "localhost"
                 port = port or str(getattr(local, "port", ""))
             elif not port:
-                port = "443" if self.request.isSecure() else "80"
+                port = "443" if self.scheme() == "https" else "80"
             self._hostPort = (host, port)
         return self._hostPort
 
@@ -119,6 +127,9 @@ class HttpSession:
         return self._serverAddress()[1]
 
     def scheme(self) -> str:
+        forwarded = self._forwarded
+        if forwarded is not None and forwarded.proto is not None:
+            return forwarded.proto
         return "https" if self.request.isSecure() else "http"
 
     def origin(self) -> str:
@@ -135,7 +146,13 @@ class HttpSession:
     def url(self) -> str:
         uri = self.request.uri
         if uri.startswith((b"http://", b"https://")):
-            return decodeText(uri)
+            if self._forwarded is None:
+                return decodeText(uri)
+            # Absolute form through a proxy: the proxy's origin, our path.
+            _, _, rest = uri.partition(b"//")
+            start = min(i for i in (rest.find(b"/"), rest.find(b"?"), len(rest)) if i >= 0)
+            uri = rest[start:]
+            uri = uri if uri.startswith(b"/") else b"/" + uri
         return self.origin() + decodeText(uri)
 
     def requestPath(self) -> str:
@@ -146,9 +163,16 @@ class HttpSession:
         return _latin1(query)
 
     def clientHost(self) -> str:
+        forwarded = self._forwarded
+        if forwarded is not None and forwarded.client is not None:
+            return forwarded.client
         return getattr(self.request.getClientAddress(), "host", "") or ""
 
     def clientPort(self) -> str:
+        forwarded = self._forwarded
+        if forwarded is not None and forwarded.client is not None:
+            # The peer's port is the proxy's: only a forwarded one means anything.
+            return forwarded.clientPort or ""
         port = getattr(self.request.getClientAddress(), "port", None)
         return "" if port is None else str(port)
 

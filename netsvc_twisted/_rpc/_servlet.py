@@ -27,6 +27,7 @@ from netsvc_twisted._rpc._failure import ServiceFailure
 from netsvc_twisted._rpc._service import Service, ServiceWithdrawn
 from netsvc_twisted._rpc._wire import CANNOT_ENCODE, EncodingError
 from netsvc_twisted._http._budget import BodyHold, admit, sendBusy
+from netsvc_twisted._http._observe import watchRpcCall
 from netsvc_twisted._http._servlet import HttpServlet
 
 _log = Logger(namespace="netsvc.rpc")
@@ -152,6 +153,7 @@ class RpcServletBase(HttpServlet):
             "REMOTE_USER": self.remoteUser(),
         }
         d = self._service._dispatch(methodName, params, properties)
+        watchRpcCall(self._session, self._service.serviceName(), methodName, d)
         d.addErrback(self._relabel)
         return d
 
