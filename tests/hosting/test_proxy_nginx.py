@@ -1,0 +1,477 @@
+"""
+A real nginx (Debian's) in front of C{twistd netsvc --proxy-headers},
+all on 127.0.0.1, started and stopped by the test with a generated
+configuration (the one docs/howto/deploy.md shows): the original client
+from X-Forwarded-For, serverRoot() from X-Forwarded-Proto (nginx
+terminates TLS), FileServer's directory redirect to the proxy's scheme and
+host, and a slow client through nginx (proxy_buffering off) getting a
+64 MiB stream while the servlet sees BLOCKED then CLEARED, the
+congested-connections gauge is 1, and the server's memory stays bounded.
+
+The clients connect from 127.0.0.2, so the address nginx forwards is not
+the address nginx itself connects from (127.0.0.1, the trusted one).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+#: twistd worker processes behind nginx (1: the single-process server;
+#: the lead switches this to 2 once --workers lands).
+WORKERS = 1
+CLIENT = "127.0.0.2"
+TIMEOUT = 20
+SIZE = 64 << 20
+PART = 131072
+#: Growth of the servers' resident memory allowed while 64 MiB stream.
+RSS_BOUND = 24 << 20
+
+NGINX_CONF = """\
+daemon off;
+master_process on;
+worker_processes 1;
+{user}pid {dir}/nginx.pid;
+error_log {dir}/error.log info;
+events {{ worker_connections 64; }}
+
+http {{
+    access_log {dir}/access.log;
+    client_body_temp_path {dir}/client_body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+
+    upstream netsvc {{
+        server 127.0.0.1:{backend};
+        keepalive 16;
+    }}
+
+    server {{
+        listen 127.0.0.1:{http};
+        listen 127.0.0.1:{https} ssl;
+        ssl_certificate {dir}/cert.pem;
+        ssl_certificate_key {dir}/key.pem;
+
+        location / {{
+            proxy_pass http://netsvc;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $http_host;
+            proxy_set_header Forwarded "";
+            proxy_buffering off;
+            proxy_request_buffering off;
+            proxy_read_timeout 300s;
+            proxy_send_timeout 300s;
+        }}
+    }}
+}}
+"""
+
+APP = textwrap.dedent("""
+    import json
+    import os
+    import sys
+
+    import netsvc_twisted as netsvc
+
+    EVENTS = sys.argv[1]
+    FILES = sys.argv[2]
+    PART = 131072
+    NAMES = {netsvc.CONNECTION_BLOCKED: "BLOCKED", netsvc.CONNECTION_CLEARED: "CLEARED"}
+
+
+    class Describe(netsvc.HttpServlet):
+        def processRequest(self):
+            body = json.dumps({name: getattr(self, name)() for name in (
+                "clientHost", "clientPort", "serverHost", "serverPort", "serverRoot",
+                "url")})
+            self.sendResponse(200)
+            self.sendHeader("Content-Type", "application/json")
+            self.sendHeader("Content-Length", str(len(body)))
+            self.endHeaders()
+            self.sendContent(body)
+            self.endContent()
+
+
+    class Stream(netsvc.HttpServlet):
+        # examples/slow_clients.py's servlet: one part at a time, paused
+        # while the connection is blocked.
+        def processRequest(self):
+            self.size = int(self.queryString() or 0)
+            self.sent = self.index = 0
+            self.sendResponse(200)
+            self.sendHeader("Content-Type", "application/octet-stream")
+            self.sendHeader("Content-Length", str(self.size))
+            self.endHeaders()
+            self.monitorCongestion(self.congestion)
+            self.job = netsvc.Job(self.produce)
+            self.job.schedule(netsvc.STANDARD_JOB)
+
+        def produce(self):
+            data = self.index.to_bytes(8, "big") * (PART // 8)
+            data = data[: self.size - self.sent]
+            self.index += 1
+            self.sent += len(data)
+            self.sendContent(data)
+            self.flushContent()
+            if self.sent < self.size:
+                self.job.schedule(netsvc.STANDARD_JOB)
+            else:
+                self.endContent()
+
+        def congestion(self, status, pending):
+            if status in NAMES:
+                with open(EVENTS, "a") as f:
+                    f.write(f"{os.getpid()} {NAMES[status]}\\n")
+            if status == netsvc.CONNECTION_BLOCKED:
+                self.job.cancel()
+            elif status == netsvc.CONNECTION_CLEARED and self.sent < self.size:
+                self.job = netsvc.Job(self.produce)
+                self.job.schedule(netsvc.STANDARD_JOB)
+
+        def destroyServlet(self):
+            self.job.cancel()
+            netsvc.HttpServlet.destroyServlet(self)
+
+
+    class Server(netsvc.HttpServer):
+        def __init__(self, factory):
+            self.factory = factory
+
+        def servlet(self, session):
+            return self.factory(session)
+
+
+    daemon = netsvc.HttpDaemon()
+    daemon.attach("/describe", Server(Describe))
+    daemon.attach("/stream", Server(Stream))
+    daemon.attach("/files", netsvc.FileServer(FILES))
+""")
+
+
+def command(name: str) -> str:
+    """
+    The path of a Debian binary: CI must have it (.ci/run installs it), a
+    developer's machine may skip.
+    """
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is not installed (.ci/run installs it)")
+        pytest.skip(f"{name} is not installed")
+    return found
+
+
+def freePort() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def waitUntil(condition, what: str, child: subprocess.Popen | None = None, log=None):
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        if child is not None and child.poll() is not None:
+            break
+        time.sleep(0.05)
+    detail = log.read_text() if log is not None and log.exists() else ""
+    raise AssertionError(f"timed out waiting for {what}\n{detail[-3000:]}")
+
+
+def accepting(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def twistdCommand() -> list[str]:
+    script = Path(sys.executable).parent / "twistd"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
+
+
+def healthy(port: int) -> bool:
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+
+
+class Twistd:
+    """
+    C{twistd -n netsvc} of L{APP} with WORKERS workers, listening on
+    C{listen} with metrics on port C{metrics}; ended by its own PID.
+    """
+
+    def __init__(self, tmp: Path, listen: str, metrics: int, *options: str,
+                 args: tuple[str, ...] = ()):
+        self.log = tmp / "twistd.log"
+        workers = ["--workers", str(WORKERS)] if WORKERS > 1 else []
+        app = tmp / "app.py"
+        app.write_text(APP)
+        self.child = subprocess.Popen(
+            [*twistdCommand(), "-n", "--pidfile=", f"--logfile={self.log}", "netsvc",
+             "--config", str(app), "--listen", listen,
+             "--metrics-listen", f"tcp:{metrics}:interface=127.0.0.1",
+             *workers, *options, *args],
+            cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        # /healthz answers once the reactor runs (ports are bound before).
+        waitUntil(lambda: healthy(metrics), "twistd's /healthz", self.child, self.log)
+
+    def rss(self) -> int:
+        """Resident bytes of the server's processes (the workers' too)."""
+        return sum(rssOf(pid) for pid in processTree(self.child.pid))
+
+    def stop(self) -> None:
+        if self.child.poll() is None:
+            self.child.send_signal(signal.SIGTERM)
+            try:
+                _, err = self.child.communicate(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.child.kill()
+                self.child.communicate()
+                raise
+            # Twisted >= 25 ends twistd stopped by a signal with that
+            # signal; a script's Dispatcher.monitor(SIGTERM) makes it 0.
+            assert self.child.returncode in (0, -signal.SIGTERM), err
+            assert "Server Shut Down." in self.log.read_text()
+        else:
+            self.child.communicate()
+
+
+def processTree(root: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rpartition(")")[2].split()[1])
+            parents.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(parents.get(pid, []))
+    return tree
+
+
+def rssOf(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    found = re.search(r"VmRSS:\s+(\d+) kB", status)
+    return int(found.group(1)) * 1024 if found else 0
+
+
+def selfSignedCertificate(directory: Path) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .sign(key, hashes.SHA256())
+    )
+    (directory / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (directory / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+
+
+class Nginx:
+    """nginx with the generated configuration, ended by its master's PID."""
+
+    def __init__(self, tmp: Path, backend: int) -> None:
+        binary = command("nginx")
+        self.dir = tmp / "nginx"
+        self.dir.mkdir()
+        selfSignedCertificate(self.dir)
+        self.http, self.https = freePort(), freePort()
+        # As root, nginx's workers would otherwise run as nobody, who
+        # cannot enter pytest's private tmp directory.
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        self.conf = self.dir / "nginx.conf"
+        self.conf.write_text(NGINX_CONF.format(
+            user=user, dir=self.dir, backend=backend, http=self.http, https=self.https))
+        self.child = subprocess.Popen(
+            [binary, "-p", str(self.dir), "-c", str(self.conf), "-e", str(self.dir / "error.log")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        waitUntil(lambda: accepting(self.http) and accepting(self.https), "nginx",
+                  self.child, self.dir / "error.log")
+
+    def stop(self) -> None:
+        if self.child.poll() is None:
+            self.child.send_signal(signal.SIGQUIT)  # graceful
+            try:
+                self.child.communicate(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.child.kill()
+                self.child.communicate()
+        else:
+            self.child.communicate()
+
+
+def request(port: int, path: str, tls: bool = False, headers=None, source=CLIENT):
+    if tls:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        connection = http.client.HTTPSConnection(
+            "127.0.0.1", port, timeout=TIMEOUT, context=context, source_address=(source, 0))
+    else:
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", port, timeout=TIMEOUT, source_address=(source, 0))
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def deployment(tmp_path):
+    command("nginx")
+    (tmp_path / "files" / "docs").mkdir(parents=True)
+    (tmp_path / "files" / "docs" / "index.html").write_text("<p>docs</p>")
+    backend, metrics = freePort(), freePort()
+    server = Twistd(tmp_path, f"tcp:{backend}:interface=127.0.0.1", metrics, "--proxy-headers",
+                    args=(str(tmp_path / "events.log"), str(tmp_path / "files")))
+    proxy = None
+    try:
+        proxy = Nginx(tmp_path, backend)
+        yield server, proxy, backend, metrics, tmp_path / "events.log"
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        server.stop()
+
+
+def test_nginx_forwards_client_scheme_and_host(deployment):
+    server, proxy, backend, _, _ = deployment
+    status, _, body = request(proxy.http, "/describe/x?y=1",
+                              headers={"X-Forwarded-For": "6.6.6.6"})
+    seen = json.loads(body)
+    assert status == 200
+    # nginx appended the real client to the forged value: the right-most
+    # untrusted address is the client's.
+    assert seen["clientHost"] == CLIENT
+    assert seen["serverRoot"] == f"http://127.0.0.1:{proxy.http}/describe"
+    assert seen["url"] == f"http://127.0.0.1:{proxy.http}/describe/x?y=1"
+    status, _, body = request(proxy.https, "/describe/x?y=1", tls=True)
+    seen = json.loads(body)
+    assert seen["clientHost"] == CLIENT
+    assert seen["serverRoot"] == f"https://127.0.0.1:{proxy.https}/describe"
+    assert (seen["serverHost"], seen["serverPort"]) == ("127.0.0.1", str(proxy.https))
+    # Straight to the backend from an untrusted address: headers ignored.
+    status, _, body = request(backend, "/describe/", headers={
+        "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https"})
+    seen = json.loads(body)
+    assert seen["clientHost"] == CLIENT
+    assert seen["serverRoot"] == f"http://127.0.0.1:{backend}/describe"
+
+
+def test_file_server_directory_redirect_points_at_the_proxy(deployment):
+    _, proxy, _, _, _ = deployment
+    status, headers, _ = request(proxy.https, "/files/docs?x=1", tls=True)
+    assert status == 302
+    assert headers["Location"] == f"https://127.0.0.1:{proxy.https}/files/docs/?x=1"
+    status, _, body = request(proxy.https, "/files/docs/index.html", tls=True)
+    assert (status, body) == (200, b"<p>docs</p>")
+
+
+def congested(metrics: int) -> float:
+    status, _, body = request(metrics, "/metrics", source="127.0.0.1")
+    assert status == 200
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            if sample.name == "netsvc_http_congested_connections":
+                return sample.value
+    raise AssertionError("no netsvc_http_congested_connections in /metrics")
+
+
+def expectedDigest(size: int) -> str:
+    digest = hashlib.sha256()
+    index, left = 0, size
+    while left > 0:
+        data = (index.to_bytes(8, "big") * (PART // 8))[:left]
+        digest.update(data)
+        left -= len(data)
+        index += 1
+    return digest.hexdigest()
+
+
+def test_slow_client_through_nginx(deployment):
+    server, proxy, _, metrics, events = deployment
+    baseline = server.rss()
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+        s.settimeout(TIMEOUT)
+        s.bind((CLIENT, 0))
+        s.connect(("127.0.0.1", proxy.http))
+        s.sendall(b"GET /stream?%d HTTP/1.1\r\nHost: shop.example\r\n\r\n" % SIZE)
+        # Not reading: nginx's buffers fill, then the server's connection
+        # to nginx blocks.
+        waitUntil(lambda: events.exists() and "BLOCKED" in events.read_text(), "BLOCKED")
+        assert congested(metrics) == 1
+        peak = server.rss()
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += s.recv(4096)
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200")
+        digest = hashlib.sha256(body)
+        received = len(body)
+        while received < SIZE:
+            chunk = s.recv(65536)
+            assert chunk, f"connection closed after {received} bytes"
+            digest.update(chunk)
+            received += len(chunk)
+            if received % (4 << 20) < 65536:
+                peak = max(peak, server.rss())
+    assert received == SIZE and digest.hexdigest() == expectedDigest(SIZE)
+    lines = events.read_text().split("\n")
+    assert any(line.endswith("CLEARED") for line in lines)
+    waitUntil(lambda: congested(metrics) == 0, "the gauge to fall back to 0")
+    assert peak - baseline < RSS_BOUND, (baseline, peak)
