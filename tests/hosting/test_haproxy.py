@@ -18,6 +18,7 @@ import pytest
 
 from test_proxy_nginx import (
     CLIENT,
+    DEPLOY,
     TIMEOUT,
     Twistd,
     accepting,
@@ -29,7 +30,7 @@ from test_proxy_nginx import (
 HAPROXY_CONF = """\
 global
     maxconn 256
-    stats socket {dir}/haproxy.sock
+    stats socket {run}/haproxy.sock
 
 defaults
     mode tcp
@@ -38,17 +39,17 @@ defaults
     timeout server 60s
 
 frontend netsvc_v2
-    bind 127.0.0.1:{v2}
+    bind {address}:{v2}
     default_backend netsvc_v2
 
 frontend netsvc_v1
-    bind 127.0.0.1:{v1}
+    bind {address}:{v1}
     default_backend netsvc_v1
 
 backend netsvc_v2
     option httpchk
     http-check send meth GET uri /healthz
-    server app 127.0.0.1:{backend} send-proxy-v2 check port {metrics} inter 200ms
+    server app 127.0.0.1:{backend} send-proxy-v2 check port {metrics} inter {inter}
 
 backend netsvc_v1
     server app 127.0.0.1:{backend} send-proxy
@@ -63,7 +64,8 @@ class HAProxy:
         self.v2, self.v1 = freePort(), freePort()
         self.conf = tmp / "haproxy.cfg"
         self.conf.write_text(HAPROXY_CONF.format(
-            dir=tmp, v2=self.v2, v1=self.v1, backend=backend, metrics=metrics))
+            run=tmp, address="127.0.0.1", inter="200ms", v2=self.v2, v1=self.v1,
+            backend=backend, metrics=metrics))
         self.socket = tmp / "haproxy.sock"
         check = subprocess.run([binary, "-c", "-f", str(self.conf)],
                                capture_output=True, text=True, timeout=TIMEOUT)
@@ -111,6 +113,12 @@ def describe(port: int):
         response = connection.getresponse()
         assert response.status == 200
         return source, json.loads(response.read())
+
+
+def test_the_documented_configuration_is_the_tested_one():
+    documented = HAPROXY_CONF.format(run="/run/haproxy", address="0.0.0.0", inter="2s",
+                                     v2=80, v1=81, backend=8000, metrics=9100)
+    assert documented in DEPLOY.read_text()
 
 
 @pytest.fixture
