@@ -19,6 +19,7 @@ import pytest
 from test_proxy_nginx import (
     CLIENT,
     DEPLOY,
+    EXAMPLES,
     TIMEOUT,
     Twistd,
     accepting,
@@ -128,7 +129,7 @@ def balanced(tmp_path):
     access = tmp_path / "access.log"
     server = Twistd(tmp_path, f"haproxy:tcp:{backend}:interface=127.0.0.1", metrics,
                     f"--access-log={access}",
-                    args=(str(tmp_path / "events.log"), str(tmp_path)))
+                    args=(str(tmp_path / "events.log"), str(tmp_path), str(EXAMPLES)))
     proxy = None
     try:
         proxy = HAProxy(tmp_path, backend, metrics)

@@ -9,8 +9,10 @@ in test_metrics_multiprocess.py.
 from __future__ import annotations
 
 import json
+import runpy
 import socket
 import threading
+from pathlib import Path
 
 import pytest
 import pytest_twisted
@@ -26,9 +28,6 @@ from netsvc_twisted._http._observe import IHttpObserver
 from netsvc_twisted.testing import MemoryDaemon, servletServer
 from rpc_support import cleanServices  # noqa: F401
 from support import LOCAL, TIMEOUT, fetch, startDaemon
-
-EXAMPLE_PART = 131072
-
 
 def value(name, **labels):
     return REGISTRY.get_sample_value(name, labels) or 0.0
@@ -231,41 +230,19 @@ async def waitFor(condition, what):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-class Stream(netsvc.HttpServlet):
-    """examples/slow_clients.py's producer, reporting its congestion events."""
+EXAMPLE = runpy.run_path(str(Path(__file__).resolve().parents[2] / "examples"
+                             / "slow_clients.py"))
+SIZE = 32 << 20
+
+
+class Stream(EXAMPLE["SlowClientServlet"]):
+    """examples/slow_clients.py's producer, noting its congestion events."""
 
     events: list = []
 
-    def processRequest(self):
-        self.left = 32 << 20
-        self.sendResponse(200)
-        self.sendHeader("Content-Length", str(self.left))
-        self.endHeaders()
-        self.monitorCongestion(self.congestion)
-        self.job = netsvc.Job(self.produce)
-        self.job.schedule(netsvc.STANDARD_JOB)
-
-    def produce(self):
-        data = b"s" * min(EXAMPLE_PART, self.left)
-        self.left -= len(data)
-        self.sendContent(data)
-        self.flushContent()
-        if self.left:
-            self.job.schedule(netsvc.STANDARD_JOB)
-        else:
-            self.endContent()
-
     def congestion(self, status, pending):
         Stream.events.append(status)
-        if status == netsvc.CONNECTION_BLOCKED:
-            self.job.cancel()
-        elif status == netsvc.CONNECTION_CLEARED and self.left:
-            self.job = netsvc.Job(self.produce)
-            self.job.schedule(netsvc.STANDARD_JOB)
-
-    def destroyServlet(self):
-        self.job.cancel()
-        netsvc.HttpServlet.destroyServlet(self)
+        super().congestion(status, pending)
 
 
 def slowClient(port, go):
@@ -273,7 +250,7 @@ def slowClient(port, go):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
         s.settimeout(TIMEOUT)
         s.connect(("127.0.0.1", port))
-        s.sendall(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.sendall(b"GET /stream?size=%d HTTP/1.1\r\nHost: x\r\n\r\n" % SIZE)
         assert go.wait(TIMEOUT)
         received = 0
         while True:
@@ -281,7 +258,7 @@ def slowClient(port, go):
             if not chunk:
                 break
             received += len(chunk)
-            if received >= (32 << 20):  # head included: the last part arrived
+            if received >= SIZE:  # head included: the last part arrived
                 break
         return received
 
@@ -306,7 +283,7 @@ async def test_metrics_endpoint_shows_a_blocked_client(daemons):
     assert during[("netsvc_http_servlets_in_flight", ())] == before[
         ("netsvc_http_servlets_in_flight", ())] + 1
     go.set()
-    assert await client >= 32 << 20
+    assert await client >= SIZE
     await waitFor(lambda: not daemon.site.connections, "the slow connection to close")
     after = await scrape(port)
     assert netsvc.CONNECTION_CLEARED in Stream.events

@@ -20,6 +20,7 @@ import http.client
 import json
 import os
 import re
+import runpy
 import shutil
 import signal
 import socket
@@ -39,7 +40,6 @@ WORKERS = 1
 CLIENT = "127.0.0.2"
 TIMEOUT = 20
 SIZE = 64 << 20
-PART = 131072
 #: Growth of the servers' resident memory allowed while 64 MiB stream.
 RSS_BOUND = 24 << 20
 
@@ -95,9 +95,9 @@ APP = textwrap.dedent("""
 
     import netsvc_twisted as netsvc
 
-    EVENTS = sys.argv[1]
-    FILES = sys.argv[2]
-    PART = 131072
+    EVENTS, FILES, EXAMPLES = sys.argv[1:4]
+    sys.path.insert(0, EXAMPLES)
+    from slow_clients import SlowClientServlet  # noqa: E402
     NAMES = {netsvc.CONNECTION_BLOCKED: "BLOCKED", netsvc.CONNECTION_CLEARED: "CLEARED"}
 
 
@@ -114,45 +114,14 @@ APP = textwrap.dedent("""
             self.endContent()
 
 
-    class Stream(netsvc.HttpServlet):
-        # examples/slow_clients.py's servlet: one part at a time, paused
-        # while the connection is blocked.
-        def processRequest(self):
-            self.size = int(self.queryString() or 0)
-            self.sent = self.index = 0
-            self.sendResponse(200)
-            self.sendHeader("Content-Type", "application/octet-stream")
-            self.sendHeader("Content-Length", str(self.size))
-            self.endHeaders()
-            self.monitorCongestion(self.congestion)
-            self.job = netsvc.Job(self.produce)
-            self.job.schedule(netsvc.STANDARD_JOB)
-
-        def produce(self):
-            data = self.index.to_bytes(8, "big") * (PART // 8)
-            data = data[: self.size - self.sent]
-            self.index += 1
-            self.sent += len(data)
-            self.sendContent(data)
-            self.flushContent()
-            if self.sent < self.size:
-                self.job.schedule(netsvc.STANDARD_JOB)
-            else:
-                self.endContent()
-
+    class Stream(SlowClientServlet):
+        # The example's servlet (one part at a time, paused while the
+        # connection is blocked), writing down what it was told.
         def congestion(self, status, pending):
             if status in NAMES:
                 with open(EVENTS, "a") as f:
                     f.write(f"{os.getpid()} {NAMES[status]}\\n")
-            if status == netsvc.CONNECTION_BLOCKED:
-                self.job.cancel()
-            elif status == netsvc.CONNECTION_CLEARED and self.sent < self.size:
-                self.job = netsvc.Job(self.produce)
-                self.job.schedule(netsvc.STANDARD_JOB)
-
-        def destroyServlet(self):
-            self.job.cancel()
-            netsvc.HttpServlet.destroyServlet(self)
+            super().congestion(status, pending)
 
 
     class Server(netsvc.HttpServer):
@@ -199,6 +168,8 @@ def waitUntil(condition, what: str, child: subprocess.Popen | None = None, log=N
             break
         time.sleep(0.05)
     detail = log.read_text() if log is not None and log.exists() else ""
+    if child is not None and child.poll() is not None:
+        detail += "".join(stream.read() for stream in (child.stdout, child.stderr) if stream)
     raise AssertionError(f"timed out waiting for {what}\n{detail[-3000:]}")
 
 
@@ -375,7 +346,10 @@ def request(port: int, path: str, tls: bool = False, headers=None, source=CLIENT
 DOCUMENTED = {"user": "user www-data;\n", "run": "/run", "logs": "/var/log/nginx",
               "temp": "/var/lib/nginx", "certs": "/etc/ssl/netsvc", "address": "0.0.0.0",
               "backend": 8000, "http": 80, "https": 443}
-DEPLOY = Path(__file__).resolve().parents[2] / "docs" / "howto" / "deploy.md"
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "docs" / "howto" / "deploy.md"
+EXAMPLES = ROOT / "examples"
+EXAMPLE = runpy.run_path(str(EXAMPLES / "slow_clients.py"))
 
 
 def test_the_documented_configuration_is_the_tested_one():
@@ -389,7 +363,7 @@ def deployment(tmp_path):
     (tmp_path / "files" / "docs" / "index.html").write_text("<p>docs</p>")
     backend, metrics = freePort(), freePort()
     server = Twistd(tmp_path, f"tcp:{backend}:interface=127.0.0.1", metrics, "--proxy-headers",
-                    args=(str(tmp_path / "events.log"), str(tmp_path / "files")))
+                    args=(str(tmp_path / "events.log"), str(tmp_path / "files"), str(EXAMPLES)))
     proxy = None
     try:
         proxy = Nginx(tmp_path, backend)
@@ -447,7 +421,7 @@ def expectedDigest(size: int) -> str:
     digest = hashlib.sha256()
     index, left = 0, size
     while left > 0:
-        data = (index.to_bytes(8, "big") * (PART // 8))[:left]
+        data = EXAMPLE["part"](index)[:left]
         digest.update(data)
         left -= len(data)
         index += 1
@@ -462,7 +436,7 @@ def test_slow_client_through_nginx(deployment):
         s.settimeout(TIMEOUT)
         s.bind((CLIENT, 0))
         s.connect(("127.0.0.1", proxy.http))
-        s.sendall(b"GET /stream?%d HTTP/1.1\r\nHost: shop.example\r\n\r\n" % SIZE)
+        s.sendall(b"GET /stream?size=%d HTTP/1.1\r\nHost: shop.example\r\n\r\n" % SIZE)
         # Not reading: nginx's buffers fill, then the server's connection
         # to nginx blocks.
         waitUntil(lambda: events.exists() and "BLOCKED" in events.read_text(), "BLOCKED")
