@@ -7,7 +7,6 @@ in the live gauges but its counts stay.
 
 from __future__ import annotations
 
-import http.client
 import os
 import signal
 import socket
@@ -17,6 +16,8 @@ import textwrap
 import time
 
 from prometheus_client.parser import text_string_to_metric_families
+
+from test_twistd_plugin import get
 
 TIMEOUT = 20
 
@@ -54,16 +55,6 @@ def start(app, env):
     assert line, child.stderr.read()
     port, metrics = map(int, line.split())
     return child, port, metrics
-
-
-def get(port, path="/"):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
 
 
 def scrape(port):
