@@ -110,3 +110,34 @@ def fetchSequence(port: int, requests) -> defer.Deferred[list]:
     return threads.deferToThread(
         _sequence, port, [(m, p, b, h or {}) for m, p, b, h in requests]
     )
+
+
+def tlsEndpoint(directory) -> str:
+    """
+    An C{ssl:} endpoint on 127.0.0.1, port 0, with a self-signed P-256
+    certificate for "localhost" written to C{directory} (for clients that
+    do not verify it).
+    """
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .sign(key, hashes.SHA256())
+    )
+    keyPath, certPath = directory / "key.pem", directory / "cert.pem"
+    keyPath.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    certPath.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return f"ssl:0:interface=127.0.0.1:privateKey={keyPath}:certKey={certPath}"

@@ -26,6 +26,7 @@ from netsvc_twisted._http._paths import BAD_SYNTAX, MountTable, PathError, norma
 from netsvc_twisted._http._proxy import TrustedProxies, applyForwarded, trustedProxies
 from netsvc_twisted._http._request import ServletRequest, channelFactory
 from netsvc_twisted._http._response import Response
+from netsvc_twisted._http._tls import useServletTLS
 
 _log = Logger(namespace="netsvc.http")
 
@@ -368,6 +369,7 @@ class HttpDaemon(service.Service):
 
     def _listened(self, listening):
         self._listening = listening
+        useServletTLS(listening)  # Fewer, bigger TLS writes (_tls).
         self.running = 1
         if self._shutdownTrigger is None:
             # Reactor shutdown (SIGTERM under twistd, Dispatcher shutdown)

@@ -1,0 +1,135 @@
+"""
+The response write path over real sockets: what the kernel leaves of a
+multi-piece send, TLS records written in large slices straight to the
+socket, and HTTP/2 DATA frames batched per reactor turn.
+"""
+
+import http.client
+import os
+import runpy
+import socket
+import ssl
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_twisted
+from OpenSSL import SSL
+from twisted.internet import threads
+
+import netsvc_twisted as netsvc
+from netsvc_twisted._http._tls import TLS_WRITE, ServletTLSTransport
+
+from support import TIMEOUT, startDaemon, tlsEndpoint
+
+EXAMPLE = runpy.run_path(str(Path(__file__).resolve().parent.parent.parent
+                             / "examples" / "slow_clients.py"))
+SIZE = 8 << 20
+
+
+def expected(size):
+    part, length = EXAMPLE["part"], EXAMPLE["PART"]
+    return b"".join(part(i) for i in range((size + length - 1) // length))[:size]
+
+
+@pytest.fixture
+def tlsWrites(monkeypatch):
+    """The sizes of the records read back from pyOpenSSL's memory BIO."""
+    sizes = []
+    real = SSL.Connection.bio_read
+
+    def counting(self, bufsiz):
+        data = real(self, bufsiz)
+        sizes.append(len(data))
+        return data
+
+    monkeypatch.setattr(SSL.Connection, "bio_read", counting)
+    return sizes
+
+
+def inLargeWrites(sizes):
+    """Bytes that went to the socket in writes of more than 64 KiB."""
+    return sum(size for size in sizes if size > 1 << 16)
+
+
+async def tlsDaemon(daemons, tmp_path):
+    daemon = await startDaemon({"/": EXAMPLE["HttpServer"]()})
+    daemons.append(daemon)
+    secure = netsvc.HttpDaemon(tlsEndpoint(tmp_path))
+    secure.attach("/", EXAMPLE["HttpServer"]())
+    await secure.start()
+    daemons.append(secure)
+    assert secure._listening.factory.protocol is ServletTLSTransport
+    # A plain port keeps its factory.
+    assert not hasattr(daemon._listening.factory, "wrappedFactory")
+    return secure.port()
+
+
+@pytest_twisted.ensureDeferred
+async def test_tls_writes_large_slices(daemons, tmp_path, tlsWrites):
+    port = await tlsDaemon(daemons, tmp_path)
+
+    def client():
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
+            with context.wrap_socket(raw) as s:
+                s.sendall(b"GET /?size=%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                          % SIZE)
+                chunks = []
+                while chunk := s.recv(1 << 16):
+                    chunks.append(chunk)
+        return b"".join(chunks).partition(b"\r\n\r\n")[2]
+
+    assert await threads.deferToThread(client) == expected(SIZE)
+    # Twisted's own transport reads back every 16 KiB record on its own.
+    assert max(tlsWrites) > TLS_WRITE
+    assert inLargeWrites(tlsWrites) >= 0.9 * SIZE
+
+
+@pytest_twisted.ensureDeferred
+async def test_http2_frames_batched_per_turn(daemons, tmp_path, tlsWrites):
+    port = await tlsDaemon(daemons, tmp_path)
+
+    def client():
+        with httpx.Client(http2=True, verify=False, timeout=TIMEOUT) as http2:
+            reply = http2.get("https://127.0.0.1:%d/?size=%d" % (port, SIZE))
+            return reply.http_version, reply.content
+
+    assert await threads.deferToThread(client) == ("HTTP/2", expected(SIZE))
+    # Twisted's loop writes one 16 KiB DATA frame per reactor turn.
+    assert inLargeWrites(tlsWrites) >= 0.9 * SIZE
+
+
+class Chunked(netsvc.HttpServlet):
+    """One 4 MiB block, chunked: three pieces in one sendmsg()."""
+
+    def processRequest(self):
+        self.sendResponse(200)
+        self.endHeaders()
+        self.sendContent(b"a" * 1000)
+        self.flushContent()
+        self.sendContent(os.urandom(1) * (4 << 20))
+        self.endContent()
+
+
+@pytest_twisted.ensureDeferred
+async def test_what_the_kernel_leaves_of_several_pieces_follows_in_order(daemons):
+    server = netsvc.HttpServer()
+    server.servlet = Chunked
+    daemon = await startDaemon({"/": server})
+    daemons.append(daemon)
+
+    def client():
+        connection = http.client.HTTPConnection("127.0.0.1", daemon.port(), timeout=TIMEOUT)
+        connection.request("GET", "/")
+        response = connection.getresponse()
+        body = response.read()
+        connection.close()
+        return response.getheader("transfer-encoding"), body
+
+    encoding, body = await threads.deferToThread(client)
+    assert encoding == "chunked"
+    assert body[:1000] == b"a" * 1000
+    assert len(body) == 1000 + (4 << 20) and len(set(body[1000:])) == 1
