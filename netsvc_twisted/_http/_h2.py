@@ -57,6 +57,8 @@ _log = Logger(namespace="netsvc.http")
 #: transport's buffer size) and below which it resumes (one frame).
 STREAM_BUFFER = 65536
 RESUME_BELOW = 16384
+#: DATA frame bytes framed per reactor turn, and written at once.
+SEND_BATCH = 1 << 18
 #: Response headers that HTTP/2 forbids (RFC 9113 8.2.2).
 CONNECTION_HEADERS = frozenset(
     (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
@@ -276,7 +278,72 @@ if H2Connection is not None:
                     stream.windowUpdated()
 
         def _sendPrioritisedData(self, *args):
-            super()._sendPrioritisedData(*args)
+            # Twisted's loop, which sends one DATA frame (16 KiB at most,
+            # the client's usual SETTINGS_MAX_FRAME_SIZE) per reactor turn
+            # and copies the rest of a chunk for every frame cut from it.
+            # Here a turn frames up to SEND_BATCH bytes, still one frame per
+            # pick of the priority tree, cuts frames from a memoryview and
+            # hands them to the transport in one write (one TLS write).
+            if not self._stillProducing:
+                return
+            conn = self.conn
+            queues = self._outboundStreamQueues
+            budget = SEND_BATCH
+            framed = False
+            while budget > 0:
+                try:
+                    streamID = next(self.priority)
+                except priority.DeadlockError:
+                    # Nothing to send: wait until a stream has data again.
+                    self._writeFramed(framed)
+                    assert self._sendingDeferred is None
+                    self._sendingDeferred = Deferred()
+                    self._sendingDeferred.addCallback(self._sendPrioritisedData)
+                    self._afterSending()
+                    return
+                if self._consumerBlocked is not None:
+                    # Wait behind the transport.
+                    self._writeFramed(framed)
+                    self._consumerBlocked.addCallback(self._sendPrioritisedData)
+                    self._afterSending()
+                    return
+                queue = queues[streamID]
+                frameData = queue.popleft()
+                if frameData is _END_STREAM_SENTINEL:
+                    conn.end_stream(streamID)
+                    self._writeFramed(True)
+                    framed = False
+                    self._requestDone(streamID)
+                    continue
+                maxFrameSize = min(conn.max_outbound_frame_size, self._window(streamID))
+                if maxFrameSize <= 0:
+                    # No window: out of the tree until a WINDOW_UPDATE.
+                    queue.appendleft(frameData)
+                    self.priority.block(streamID)
+                    continue
+                if len(frameData) > maxFrameSize:
+                    view = memoryview(frameData)
+                    queue.appendleft(view[maxFrameSize:])
+                    frameData = view[:maxFrameSize]
+                conn.send_data(streamID, frameData)
+                framed = True
+                budget -= len(frameData)
+                if not queue:
+                    self.priority.block(streamID)
+                if self.remainingOutboundWindow(streamID) <= 0:
+                    self.streams[streamID].flowControlBlocked()
+            self.resetTimeout()
+            self._writeFramed(framed)
+            self._afterSending()
+            self._reactor.callLater(0, self._sendPrioritisedData)
+
+        def _writeFramed(self, framed: bool) -> None:
+            if framed:
+                data = self.conn.data_to_send()
+                if data:
+                    self.transport.write(data)
+
+        def _afterSending(self) -> None:
             # Twisted keeps a stream with queued data but no window in its
             # priority tree: its loop then sends nothing every reactor turn
             # (a busy loop for as long as the client keeps the window
