@@ -10,6 +10,7 @@ quiet no-op, because a servlet's timers cannot know that yet.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -112,14 +113,70 @@ def sendData(transport: Any, pieces: tuple[bytes, ...] | list[bytes]) -> None:
             # attempt will find and report as a lost connection.
             sent = 0
         if sent:
-            data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-            if sent < len(data):
-                transport.write(data[sent:])
+            # Only what the kernel left is copied (once, here).
+            if len(pieces) == 1:
+                if sent < len(pieces[0]):
+                    transport.write(pieces[0][sent:])
+                return
+            rest = []
+            for piece in pieces:
+                if sent >= len(piece):
+                    sent -= len(piece)
+                else:
+                    rest.append(piece[sent:] if sent else piece)
+                    sent = 0
+            if rest:
+                transport.writeSequence(rest)
             return
     if len(pieces) == 1:
         transport.write(pieces[0])
     else:
         transport.writeSequence(pieces)
+
+
+def fileSender(request: Any) -> Any:
+    """
+    The TCP transport that C{os.sendfile()} may write C{request}'s body to
+    now, or L{None}: not a plain TCP HTTP/1 connection (TLS, HTTP/2, a test
+    or foreign transport), a chunked body, or bytes still queued in
+    Twisted's buffer or paused behind it, which must go first.
+    """
+    transport = getattr(request.channel, "transport", None)
+    if (
+        type(transport) is _TCPServer and transport.connected and not request.chunked
+        and not transport.disconnecting and not transport._writeDisconnecting
+        and not transport._tempDataLen and transport.offset == len(transport.dataBuffer)
+        and transport.producer is not None and transport.streamingProducer
+        and not transport.producerPaused
+    ):
+        return transport
+    return None
+
+
+def sendFileData(transport: Any, fd: int, offset: int, count: int) -> int:
+    """
+    C{os.sendfile()} up to C{count} bytes of the file C{fd} from C{offset}
+    to a transport that L{fileSender} returned; the bytes the kernel took.
+    When it took fewer (its socket buffer is full), the transport is left
+    as its own C{write()} leaves it with a full buffer: producer paused
+    (so a congestion bridge reports C{CONNECTION_BLOCKED}) and waiting
+    for writability, which resumes it (C{CONNECTION_CLEARED}).
+
+    Raises L{EOFError} when the file ends at C{offset}, and L{OSError}
+    when sendfile() cannot be used (the caller writes instead).
+    """
+    try:
+        sent = os.sendfile(transport.fileno(), fd, offset, count)
+    except BlockingIOError:
+        sent = 0
+    else:
+        if sent == 0:
+            raise EOFError("file ended at byte %d" % offset)
+    if sent < count:
+        transport.producerPaused = True
+        transport.producer.pauseProducing()
+        transport.startWriting()
+    return sent
 
 
 def writeHead(request: Any, data: bytes) -> bool:
@@ -288,6 +345,35 @@ class Response:
                     request.write(block)
                 if bridge is not None:
                     bridge.blockWritten()
+
+    def sendFile(self, fd: int, offset: int, count: int) -> int | None:
+        """
+        Send up to C{count} bytes of the regular file C{fd} from C{offset}
+        with C{os.sendfile()}, after the head, when the connection allows
+        it now (L{fileSender}); L{None} when not: C{write()} the bytes
+        instead.  A short count means the connection is blocked
+        (L{sendFileData}).  Raises L{EOFError} at the end of the file and
+        L{OSError} when sendfile() cannot send it.
+        """
+        if self.state != BODY:
+            self._require(BODY, "sendContent")
+            return None
+        request = self.request
+        if request.channel is None or request.finished or request._disconnected:
+            return None
+        if not request.startedWriting:
+            self.flushHeaders()
+        transport = fileSender(request)
+        if transport is None:
+            return None
+        bridge = self.bridge
+        if bridge is not None:
+            bridge.beforeWrite()
+        sent = sendFileData(transport, fd, offset, count)
+        request.sentLength += sent
+        if bridge is not None:
+            bridge.blockWritten()
+        return sent
 
     def endContent(self) -> None:
         state = self.state
