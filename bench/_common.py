@@ -46,7 +46,20 @@ def resetPeak(pid):
 
 
 def cpuSeconds(pid):
-    """User plus system CPU seconds the process has used."""
+    """
+    CPU seconds the process has used: from the scheduler's nanosecond
+    counts (/proc/PID/task/*/schedstat) where there are some, else user
+    plus system time in clock ticks (10 ms each: too coarse for the
+    slow-reader figures).
+    """
+    try:
+        total = 0
+        for task in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/schedstat" % (pid, task)) as handle:
+                total += int(handle.read().split()[0])
+        return total / 1e9
+    except (OSError, ValueError, IndexError):
+        pass
     with open("/proc/%d/stat" % pid) as handle:
         fields = handle.read().rpartition(")")[2].split()
     # Fields 14 and 15 of stat(5); the split starts at field 3.
@@ -55,16 +68,38 @@ def cpuSeconds(pid):
 
 # -- server children ------------------------------------------------------
 
+#: CPUs the servers run on, and the rest (this process and its load
+#: generators): separate cores when there are two or more, so a server
+#: and its client never take turns on one (``pin()``).
+SERVER_CPUS = None
+
+
+def pin():
+    """
+    Pin this process (and the clients it starts) to the last CPU and the
+    servers started afterwards to the others; False on one CPU.
+    """
+    global SERVER_CPUS
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return False
+    SERVER_CPUS = set(cpus[:-1])
+    os.sched_setaffinity(0, {cpus[-1]})
+    return True
+
+
 class Child:
     """
     A server in a child process that prints its port on its first line;
-    close() ends it by its PID.
+    close() ends it by its PID.  It runs on SERVER_CPUS when ``pin()``
+    set them.
     """
 
     def __init__(self, argv, env=None, timeout=60):
+        cpus = SERVER_CPUS
         self.process = subprocess.Popen(
             [sys.executable] + list(argv), stdout=subprocess.PIPE, text=True,
-            env=env)
+            env=env, preexec_fn=None if cpus is None else lambda: os.sched_setaffinity(0, cpus))
         self.pid = self.process.pid
         line = self.process.stdout.readline()
         if not line.strip().isdigit():

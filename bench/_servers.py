@@ -8,7 +8,9 @@ FRAMEWORK is servlet (netsvc_twisted's HttpDaemon), twisted (a bare
 twisted.web Resource), aiohttp, tornado or klein; SCENARIO is hello,
 form, stream or static.  ``--log`` turns the access log on, written to
 PATH; without it each server logs nothing.  ``--root`` is the static
-directory; ``--profile PATH`` runs a Twisted based server under cProfile.
+directory; ``--profile PATH`` runs a Twisted based server under cProfile;
+``--tls DIR`` serves the servlet over TLS (HTTP/1.1 and h2 by ALPN) with
+DIR/cert.pem and DIR/key.pem.
 """
 
 import argparse
@@ -120,7 +122,7 @@ def listenTwisted(site):
     reactor.run()
 
 
-def servlet(scenario, log, root):
+def servlet(scenario, log, root, tls=""):
     from twisted.internet import reactor
 
     import netsvc_twisted as netsvc
@@ -148,14 +150,18 @@ def servlet(scenario, log, root):
     else:
         server = netsvc.FileServer(root)
     os.environ.pop("OTCLIB_HTTPLOGCHANNEL", None)
-    daemon = netsvc.HttpDaemon("tcp:0:interface=127.0.0.1", accessLog=log or None)
+    endpoint = "tcp:0:interface=127.0.0.1"
+    if tls:
+        endpoint = "ssl:0:interface=127.0.0.1:privateKey=%s:certKey=%s" % (
+            os.path.join(tls, "key.pem"), os.path.join(tls, "cert.pem"))
+    daemon = netsvc.HttpDaemon(endpoint, accessLog=log or None)
     daemon.attach("/", server)
     _quietTwisted()
     daemon.start().addCallback(lambda _: print(daemon.port(), flush=True))
     reactor.run()
 
 
-def twisted(scenario, log, root):
+def twisted(scenario, log, root, tls=""):
     from twisted.web import resource, static
 
     class Hello(resource.Resource):
@@ -186,7 +192,7 @@ def twisted(scenario, log, root):
     listenTwisted(twistedSite(top, log))
 
 
-def klein(scenario, log, root):
+def klein(scenario, log, root, tls=""):
     from klein import Klein
 
     app = Klein()
@@ -215,7 +221,7 @@ def fileLogger(name, path):
     return logger
 
 
-def aiohttp(scenario, log, root):
+def aiohttp(scenario, log, root, tls=""):
     import asyncio
 
     from aiohttp import web
@@ -264,7 +270,7 @@ def aiohttp(scenario, log, root):
     asyncio.run(main())
 
 
-def tornado(scenario, log, root):
+def tornado(scenario, log, root, tls=""):
     import asyncio
 
     import tornado.web
@@ -300,11 +306,12 @@ def main():
     parser.add_argument("scenario", choices=["hello", "form", "stream", "static"])
     parser.add_argument("--log", default="")
     parser.add_argument("--root", default="")
+    parser.add_argument("--tls", default="", help="servlet: serve TLS with DIR/{cert,key}.pem")
     parser.add_argument("--profile", default="",
                         help="cProfile stats to this file when stopped (Twisted servers)")
     options = parser.parse_args()
     if not options.profile:
-        SERVERS[options.framework](options.scenario, options.log, options.root)
+        SERVERS[options.framework](options.scenario, options.log, options.root, options.tls)
         return 0
     import cProfile
 
@@ -312,7 +319,7 @@ def main():
     profiler = cProfile.Profile()
     profiler.enable()
     try:
-        SERVERS[options.framework](options.scenario, options.log, options.root)
+        SERVERS[options.framework](options.scenario, options.log, options.root, options.tls)
     finally:
         profiler.disable()
         profiler.dump_stats(options.profile)
