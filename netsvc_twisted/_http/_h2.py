@@ -294,11 +294,14 @@ if H2Connection is not None:
                 try:
                     streamID = next(self.priority)
                 except priority.DeadlockError:
-                    # Nothing to send: wait until a stream has data again.
+                    # Nothing to send: wait until a stream has data again,
+                    # then frame it a turn later, not inside the write that
+                    # woke us (so a servlet's writes queue up as before, and
+                    # leave in one batch).
                     self._writeFramed(framed)
                     assert self._sendingDeferred is None
                     self._sendingDeferred = Deferred()
-                    self._sendingDeferred.addCallback(self._sendPrioritisedData)
+                    self._sendingDeferred.addCallback(self._sendNextTurn)
                     self._afterSending()
                     return
                 if self._consumerBlocked is not None:
@@ -335,6 +338,9 @@ if H2Connection is not None:
             self.resetTimeout()
             self._writeFramed(framed)
             self._afterSending()
+            self._reactor.callLater(0, self._sendPrioritisedData)
+
+        def _sendNextTurn(self, *args) -> None:
             self._reactor.callLater(0, self._sendPrioritisedData)
 
         def _writeFramed(self, framed: bool) -> None:
