@@ -112,11 +112,10 @@ def fetchSequence(port: int, requests) -> defer.Deferred[list]:
     )
 
 
-def tlsEndpoint(directory) -> str:
+def selfSignedCertificate(directory):
     """
-    An C{ssl:} endpoint on 127.0.0.1, port 0, with a self-signed P-256
-    certificate for "localhost" written to C{directory} (for clients that
-    do not verify it).
+    A self-signed P-256 certificate for "localhost" and its key, written
+    to C{directory}: (key path, certificate path).
     """
     import datetime
 
@@ -129,10 +128,14 @@ def tlsEndpoint(directory) -> str:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.DNSName("localhost")]), critical=False)
         .sign(key, hashes.SHA256())
     )
     keyPath, certPath = directory / "key.pem", directory / "cert.pem"
@@ -140,4 +143,13 @@ def tlsEndpoint(directory) -> str:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption()))
     certPath.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return keyPath, certPath
+
+
+def tlsEndpoint(directory) -> str:
+    """
+    An C{ssl:} endpoint on 127.0.0.1, port 0, with a certificate from
+    L{selfSignedCertificate} (for clients that do not verify it).
+    """
+    keyPath, certPath = selfSignedCertificate(directory)
     return f"ssl:0:interface=127.0.0.1:privateKey={keyPath}:certKey={certPath}"

@@ -14,7 +14,6 @@ has a timeout, so a hang fails instead of blocking.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import hashlib
 import os
 import runpy
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import pytest_twisted
-from support import TIMEOUT
+from support import TIMEOUT, selfSignedCertificate
 from twisted.internet import defer, reactor, task, threads
 
 import netsvc_twisted as netsvc
@@ -53,32 +52,7 @@ INITIAL_WINDOW = 65535
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    directory = tmp_path_factory.mktemp("tls")
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("localhost")]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    keyPath, certPath = directory / "key.pem", directory / "cert.pem"
-    keyPath.write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    certPath.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return keyPath, certPath
+    return selfSignedCertificate(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
