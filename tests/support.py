@@ -112,15 +112,15 @@ def fetchSequence(port: int, requests) -> defer.Deferred[list]:
     )
 
 
-def selfSignedCertificate(directory):
+def selfSignedPair():
     """
-    A self-signed P-256 certificate for "localhost" and its key, written
-    to C{directory}: (key path, certificate path).
+    A self-signed P-256 key and certificate for "localhost", as
+    cryptography objects (pyOpenSSL deprecates its own X509 and PKey).
     """
     import datetime
 
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
@@ -138,6 +138,17 @@ def selfSignedCertificate(directory):
             [x509.DNSName("localhost")]), critical=False)
         .sign(key, hashes.SHA256())
     )
+    return key, cert
+
+
+def selfSignedCertificate(directory):
+    """
+    L{selfSignedPair} written to C{directory} as PEM files, for programs
+    that read them (nginx): (key path, certificate path).
+    """
+    from cryptography.hazmat.primitives import serialization
+
+    key, cert = selfSignedPair()
     keyPath, certPath = directory / "key.pem", directory / "cert.pem"
     keyPath.write_bytes(key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -146,10 +157,21 @@ def selfSignedCertificate(directory):
     return keyPath, certPath
 
 
-def tlsEndpoint(directory) -> str:
+class TLSDaemon(netsvc.HttpDaemon):
     """
-    An C{ssl:} endpoint on 127.0.0.1, port 0, with a certificate from
-    L{selfSignedCertificate} (for clients that do not verify it).
+    An HttpDaemon on a TLS endpoint on 127.0.0.1, port 0, built from
+    cryptography objects (ALPN comes from the Site, as with an C{ssl:}
+    string, which would load pyOpenSSL objects that pyOpenSSL deprecates).
     """
-    keyPath, certPath = selfSignedCertificate(directory)
-    return f"ssl:0:interface=127.0.0.1:privateKey={keyPath}:certKey={certPath}"
+
+    def __init__(self, certificate=None, **kwargs):
+        super().__init__("ssl:0:interface=127.0.0.1", **kwargs)
+        self.certificate = certificate or selfSignedPair()
+
+    def _endpoint(self, reactor):
+        from twisted.internet.endpoints import SSL4ServerEndpoint
+        from twisted.internet.ssl import CertificateOptions
+
+        key, cert = self.certificate
+        options = CertificateOptions(privateKey=key, certificate=cert)
+        return SSL4ServerEndpoint(reactor, 0, options, interface="127.0.0.1")

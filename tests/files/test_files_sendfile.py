@@ -19,7 +19,7 @@ from twisted.logger import globalLogPublisher
 import netsvc_twisted as netsvc
 from netsvc_twisted._files._servlet import BLOCK_SIZE, FileServlet
 
-from support import TIMEOUT, fetch, startDaemon, tlsEndpoint
+from support import TIMEOUT, TLSDaemon, fetch, startDaemon
 
 SIZE = 3 << 20
 
@@ -220,7 +220,7 @@ async def test_file_truncated_while_sent_aborts(daemons, tmp_path, sendfiles):
 @pytest_twisted.ensureDeferred
 async def test_tls_and_http2_use_the_read_path(daemons, bigfile, sendfiles, tmp_path):
     data = bigfile.read_bytes()
-    daemon = netsvc.HttpDaemon(tlsEndpoint(tmp_path))
+    daemon = TLSDaemon()
     daemon.attach("/", OneFile(bigfile))
     await daemon.start()
     daemons.append(daemon)

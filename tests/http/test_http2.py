@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import pytest_twisted
-from support import TIMEOUT, selfSignedCertificate
+from support import TIMEOUT, TLSDaemon, selfSignedPair
 from twisted.internet import defer, reactor, task, threads
 
 import netsvc_twisted as netsvc
@@ -51,18 +51,14 @@ INITIAL_WINDOW = 65535
 # The certificate.
 
 @pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    return selfSignedCertificate(tmp_path_factory.mktemp("tls"))
+def certificate():
+    return selfSignedPair()
 
 
 @pytest.fixture
 def startTLS(certificate, daemons):
-    keyPath, certPath = certificate
-
     async def start(servers, **kwargs):
-        daemon = netsvc.HttpDaemon(
-            f"ssl:0:interface=127.0.0.1:privateKey={keyPath}:certKey={certPath}",
-            **kwargs)
+        daemon = TLSDaemon(certificate, **kwargs)
         for path, server in servers.items():
             daemon.attach(path, server)
         await daemon.start()

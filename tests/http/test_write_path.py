@@ -20,7 +20,7 @@ from twisted.internet import threads
 import netsvc_twisted as netsvc
 from netsvc_twisted._http._tls import TLS_WRITE, ServletTLSTransport
 
-from support import TIMEOUT, startDaemon, tlsEndpoint
+from support import TIMEOUT, TLSDaemon, startDaemon
 
 EXAMPLE = runpy.run_path(str(Path(__file__).resolve().parent.parent.parent
                              / "examples" / "slow_clients.py"))
@@ -55,7 +55,7 @@ def inLargeWrites(sizes):
 async def tlsDaemon(daemons, tmp_path):
     daemon = await startDaemon({"/": EXAMPLE["HttpServer"]()})
     daemons.append(daemon)
-    secure = netsvc.HttpDaemon(tlsEndpoint(tmp_path))
+    secure = TLSDaemon()
     secure.attach("/", EXAMPLE["HttpServer"]())
     await secure.start()
     daemons.append(secure)
