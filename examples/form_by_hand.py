@@ -85,5 +85,6 @@ if __name__ == "__main__":
     dispatcher.monitor(signal.SIGTERM)
     daemon = build(int(sys.argv[1]) if len(sys.argv) > 1 else 8000)
     daemon.start()
-    print(f"Serving on http://localhost:{daemon.port()}/", flush=True)
+    if daemon.startFailure is None:  # else run() below exits with the reason
+        print(f"Serving on http://localhost:{daemon.port()}/", flush=True)
     dispatcher.run()

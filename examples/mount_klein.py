@@ -15,7 +15,11 @@ import os
 import signal
 import sys
 
-from klein import Klein
+try:
+    from klein import Klein
+except ImportError:
+    sys.exit("examples/mount_klein.py needs Klein, which netsvc_twisted does not install: "
+             "pip install klein")
 
 import netsvc_twisted as netsvc
 
@@ -39,13 +43,16 @@ def mounted(request):
 
 if __name__ == "__main__":
     from twisted.internet import reactor
-    from twisted.internet.endpoints import serverFromString
+    from twisted.internet.error import CannotListenError
     from twisted.web.server import Site
 
     dispatcher = netsvc.Dispatcher()
     dispatcher.monitor(signal.SIGINT)
     dispatcher.monitor(signal.SIGTERM)
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 8000
-    serverFromString(reactor, f"tcp:{port}").listen(Site(app.resource()))
+    try:
+        reactor.listenTCP(port, Site(app.resource()))
+    except CannotListenError as e:
+        sys.exit(f"{sys.argv[0]}: {e}")  # one line on stderr, exit status 1
     print(f"Serving on http://localhost:{port}/", flush=True)
     dispatcher.run()

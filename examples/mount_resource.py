@@ -58,13 +58,16 @@ def build():
 
 if __name__ == "__main__":
     from twisted.internet import reactor
-    from twisted.internet.endpoints import serverFromString
+    from twisted.internet.error import CannotListenError
     from twisted.web.server import Site
 
     dispatcher = netsvc.Dispatcher()
     dispatcher.monitor(signal.SIGINT)
     dispatcher.monitor(signal.SIGTERM)
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 8000
-    serverFromString(reactor, f"tcp:{port}").listen(Site(build()))
+    try:
+        reactor.listenTCP(port, Site(build()))
+    except CannotListenError as e:
+        sys.exit(f"{sys.argv[0]}: {e}")  # one line on stderr, exit status 1
     print(f"Serving on http://localhost:{port}/", flush=True)
     dispatcher.run()

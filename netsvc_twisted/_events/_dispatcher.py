@@ -90,12 +90,14 @@ class _LoopState:
         self.exit: Optional[SystemExit] = None
         self.idleCheck: Any = None
         self.warnings = True
+        self.fatal: Optional[str] = None
 
     def reset(self) -> None:
         if self.idleCheck is not None:
             _cancelCall(self.idleCheck)
         self.idleCheck = None
         self.exit = None
+        self.fatal = None
 
 
 _state = _LoopState()
@@ -106,6 +108,24 @@ def _terminated(exc: SystemExit) -> None:
     if _state.exit is None:
         _state.exit = exc
     _stopReactor()
+
+
+def fatalError(message: str) -> None:
+    """
+    Make the program L{Dispatcher.run} runs (or is about to run) end with
+    the one-line C{message} on stderr and exit status 1: how a part of
+    the program that cannot work (a daemon that cannot listen) stops it
+    loudly instead of leaving a process that serves nothing.  Ignored
+    when something else runs the reactor (twistd, a test runner), whose
+    owner sees the failure its own way; the first message wins.
+    """
+    reactor = getReactor()
+    if getattr(reactor, "running", False) and not _state.ownsReactor:
+        return
+    if _state.fatal is None:
+        _state.fatal = " ".join(message.split())
+    if _state.ownsReactor:
+        _stopReactor()
 
 
 def terminate() -> None:
@@ -526,16 +546,29 @@ class Dispatcher:
         return Dispatcher._instance
 
     def run(self) -> None:
-        """Run the reactor until it stops; return at once if it already runs."""
+        """
+        Run the reactor until it stops (spec 9.1); return at once if it
+        already runs (under twistd or a test runner).
+
+        A callback's C{SystemExit} is raised again from here.  A fatal
+        error reported before or while it runs (an L{HttpDaemon} that
+        could not listen, unless created with C{required=False}) stops
+        the reactor and raises C{SystemExit(message)}: Python prints the
+        one-line message on stderr and the process exits with status 1.
+        """
         reactor = getReactor()
         if getattr(reactor, "running", False) or not hasattr(reactor, "run"):
             return
-        _state.ownsReactor = True
-        reactor.callWhenRunning(_requestIdleCheck)
-        try:
-            reactor.run()
-        finally:
-            _state.ownsReactor = False
+        if _state.fatal is None:
+            _state.ownsReactor = True
+            reactor.callWhenRunning(_requestIdleCheck)
+            try:
+                reactor.run()
+            finally:
+                _state.ownsReactor = False
+        fatal, _state.fatal = _state.fatal, None
+        if fatal is not None:
+            raise SystemExit(fatal)
         exc, _state.exit = _state.exit, None
         if exc is not None:
             raise exc

@@ -50,6 +50,17 @@ class FileServer(HttpServer):
     def __init__(self, directory: str, default: Optional[Factory] = None, *,
                  followLinks: bool = False, dotFiles: bool = False,
                  listings: bool = False) -> None:
+        # OSE answered 404 for ever when the directory was missing (a
+        # typo, a relative path from another working directory): refuse it.
+        if not os.path.isdir(directory):
+            exists = os.path.exists(directory)
+            problem = "is not a directory" if exists else "does not exist"
+            error = NotADirectoryError if exists else FileNotFoundError
+            raise error(
+                f"FileServer({directory!r}): {os.path.abspath(directory)!r} {problem}; "
+                f"give an existing directory, e.g. FileServer(os.path.join("
+                f"os.path.dirname(os.path.abspath(__file__)), \"htdocs\"))"
+            )
         self._directory = os.path.abspath(directory)
         self._default: Any = FilePlugin() if default is None else default
         self._indexes: list[str] = []

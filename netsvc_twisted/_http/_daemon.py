@@ -6,6 +6,7 @@ on a twisted.web L{Site}.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -14,12 +15,14 @@ from urllib.parse import urlsplit
 from twisted.application import service
 from twisted.internet import defer
 from twisted.internet.endpoints import serverFromString
+from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 from twisted.web import resource, server
 
 from netsvc_twisted._http._accesslog import AccessLog
 from netsvc_twisted._http._congestion import DEFAULT_STALL_TIMEOUT
-from netsvc_twisted._events._dispatcher import getReactor
+from netsvc_twisted._events._dispatcher import fatalError, getReactor
+from netsvc_twisted._interfaces import IHttpServer
 from netsvc_twisted._http._lifecycle import ServletCall
 from netsvc_twisted._http._observe import IHttpObserver, IMetricsEndpoint, metricsEndpoint
 from netsvc_twisted._http._paths import BAD_SYNTAX, MountTable, PathError, normalisePath
@@ -273,6 +276,12 @@ class HttpDaemon(service.Service):
     _shutdownTrigger = None
     _metrics: IMetricsEndpoint | None = None
     startFailure = None
+    #: A daemon that cannot listen ends a program run by
+    #: C{Dispatcher().run()} (one line on stderr, exit status 1).  Set it
+    #: to C{False} (C{daemon.required = False}) for a daemon the program
+    #: can do without: the failure is then only logged and kept in
+    #: C{startFailure}.
+    required = True
 
     def __init__(
         self,
@@ -329,31 +338,79 @@ class HttpDaemon(service.Service):
     # OSE API.
 
     def port(self) -> int:
+        """
+        The TCP port (spec 4.1): the one the OS chose once C{start()} has
+        listened on port 0, before that the number given (0 for an
+        endpoint that names none).
+        """
         return self._port
 
     def attach(self, path: str, server: Any) -> None:
+        """
+        Mount C{server} at C{path} (spec 4.1, 1.3): requests for C{path}
+        and below go to it, the longest mounted path winning.  C{server}
+        is an L{HttpServer} (or anything providing L{IHttpServer}, or
+        with a C{servlet(session)} method); L{None} unmounts C{path}.
+
+        @raise TypeError: C{server} is not a server object, so a typo
+            fails here instead of at the first request.
+        """
+        if isinstance(server, type):
+            raise TypeError(
+                f"HttpDaemon.attach({path!r}, {server.__name__}): a class; attach an "
+                f"instance, e.g. attach({path!r}, {server.__name__}())"
+            )
+        if server is not None and not (
+            IHttpServer.providedBy(server) or callable(getattr(server, "servlet", None))
+        ):
+            raise TypeError(
+                f"HttpDaemon.attach({path!r}, {server!r}): not a server object; "
+                f"attach an HttpServer instance such as FileServer(directory), "
+                f"or an object with a servlet(session) method"
+            )
         self.site.mounts.attach(path, server)
 
     def authorise(self, host: str) -> bool:
+        """
+        Return true to accept a connection from the IP address C{host}
+        (spec 4.1, 2.1); refused connections are closed at once.  The
+        default accepts every host: override it to restrict clients.
+        """
         return True
 
     def unexpectedException(self) -> None:
+        """
+        Called inside the C{except} block when C{authorise()} raised
+        (spec 1.5); the default logs the traceback and the connection is
+        refused.
+        """
         _log.failure("Exception in {daemon!r}", daemon=self)
 
     def start(self) -> defer.Deferred:
         """
-        Start listening.  As in OSE a failure (port in use...) is logged,
-        not raised; the Deferred fires with the listening port or L{None},
-        and C{startFailure} keeps the reason.
+        Start listening (spec 4.1): nothing is served before.  As in OSE a
+        failure (port in use, a bad endpoint description) is not raised:
+        the Deferred fires with the listening port, or with L{None} and
+        C{startFailure} keeps the reason.  Unless the daemon is not
+        C{required}, the failure also ends a program that runs
+        C{Dispatcher().run()}, with one line on stderr that says what to
+        change.
         """
         if self._listening is not None:
             return defer.succeed(self._listening)
         reactor = self._reactorUsed()
         self.startFailure = None
-        endpoint = serverFromString(reactor, self._description)
+        try:
+            endpoint = self._endpoint(reactor)
+        except Exception:
+            return defer.fail().addErrback(self._failed)
         d = endpoint.listen(self.site)
         d.addCallbacks(self._started, self._failed)
         return d
+
+    def _endpoint(self, reactor: Any) -> Any:
+        """The endpoint start() listens on (tests override it)."""
+        return serverFromString(reactor, self._description)
 
     def _started(self, listening):
         if self._metrics is not None:
@@ -387,7 +444,41 @@ class HttpDaemon(service.Service):
         self.startFailure = failure
         _log.warn("HttpDaemon could not listen on {description}: {reason}",
                   description=self._description, reason=failure.getErrorMessage())
+        if self.required and self._reactor in (None, getReactor()):
+            fatalError(self._listenFailureMessage())
         return None
+
+    def _listenFailureMessage(self) -> str | None:
+        """
+        One line saying why C{start()} could not listen and what would
+        work instead, or L{None} when it did not fail.
+        """
+        failure = self.startFailure
+        if failure is None:
+            return None
+        description = self._description
+        if failure.check(CannotListenError):
+            error = failure.value.socketError
+            reason = getattr(error, "strerror", None) or str(error)
+            errno_ = getattr(error, "errno", None)
+            if errno_ == errno.EADDRINUSE:
+                advice = (
+                    f"choose another port, e.g. HttpDaemon({self._port + 1 or 8080}), "
+                    f"or HttpDaemon(0) for any free one"
+                )
+            elif errno_ == errno.EACCES:
+                advice = "ports below 1024 need privileges: use e.g. HttpDaemon(8080)"
+            else:
+                advice = (
+                    "check the interface, e.g. "
+                    "HttpDaemon(\"tcp:8080:interface=127.0.0.1\")"
+                )
+            return f"HttpDaemon cannot listen on {description!r}: {reason}; {advice}"
+        return (
+            f"HttpDaemon cannot listen on {description!r}: {failure.getErrorMessage()}; "
+            f"give a port number or an endpoint description, e.g. HttpDaemon(8080) or "
+            f"HttpDaemon(\"tcp:8080:interface=127.0.0.1\")"
+        )
 
     def _reactorUsed(self) -> Any:
         return self._reactor or getReactor()
