@@ -30,8 +30,7 @@ from typing import Any
 
 import pytest
 
-#: The endpoint the fixture's daemon listens on: a free port, loopback only.
-LOCAL_ENDPOINT = "tcp:0:interface=127.0.0.1"
+__all__ = ["netsvc_daemon"]
 
 
 def _blockon(d: Any) -> Any:
@@ -45,15 +44,20 @@ def _blockon(d: Any) -> Any:
 @pytest.fixture
 def netsvc_daemon() -> Iterator[Any]:
     """
-    A started L{netsvc_twisted.HttpDaemon} on 127.0.0.1 with no server
-    attached yet: C{attach()} what the test needs, C{port()} tells where.
+    A started L{netsvc_twisted.HttpDaemon} on a free port of 127.0.0.1
+    (C{testing.LOCAL_ENDPOINT}) with no server attached yet: C{attach()} what the
+    test needs, C{port()} tells where.  Stopped and drained after the
+    test.  For trial tests, L{netsvc_twisted.testing.netsvcDaemon} does
+    the same.
     """
-    from netsvc_twisted import HttpDaemon
+    # Imported here: a pytest run that does not use the fixture needs
+    # neither Twisted's web modules nor pytest-twisted.
+    from netsvc_twisted.testing import LOCAL_ENDPOINT, _startDaemon
 
-    daemon = HttpDaemon(LOCAL_ENDPOINT)
-    _blockon(daemon.start())
-    if daemon.startFailure is not None:
-        pytest.fail(f"netsvc_daemon could not listen: {daemon.startFailure.getErrorMessage()}")
+    try:
+        daemon = _blockon(_startDaemon(LOCAL_ENDPOINT))
+    except RuntimeError as e:
+        pytest.fail(f"netsvc_daemon: {e}")
     try:
         yield daemon
     finally:

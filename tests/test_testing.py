@@ -9,6 +9,8 @@ a plugin loaded by a separate pytest run.
 from __future__ import annotations
 
 import importlib.metadata
+import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -140,3 +142,172 @@ def test_fixture_as_a_plugin_of_another_pytest_run(tmp_path):
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "2 passed" in run.stdout
+
+
+# Issue 14: the helpers a first app's tests missed.
+
+EXAMPLE_TESTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                             "examples", "testing")
+
+
+class Upload(netsvc.FormServlet):
+    def handleRequest(self):
+        photo = self.field("photo")
+        self.sendResponse(200)
+        self.endHeaders()
+        self.sendContent(json.dumps({
+            "user": self.field("user"),
+            "tags": self.field("tag"),
+            "photo": [photo.filename, photo.content_type, photo.read().decode()],
+            "note": [self.field("note").filename, self.field("note").content_type],
+        }))
+        self.endContent()
+
+
+def test_encode_multipart_reaches_form_servlet_fields():
+    body, contentType = testing.encodeMultipart([
+        ("user", "zoë"),
+        ("tag", "a"), ("tag", b"b"),
+        ("photo", ("c\"at.png", "PNG…", "image/png")),
+        ("note", ("n.txt", b"x")),
+    ])
+    assert contentType.startswith("multipart/form-data; boundary=netsvc-")
+    with MemoryDaemon.forServlet(Upload) as daemon:
+        reply = daemon.request("POST", "/", body, {"Content-Type": contentType})
+    assert reply.status == 200, reply
+    assert json.loads(reply.body) == {
+        "user": "zoë", "tags": ["a", "b"],
+        "photo": ["c%22at.png", "image/png", "PNG…"],
+        "note": ["n.txt", "application/octet-stream"],
+    }
+
+
+def test_memory_daemon_hosts_a_site_with_mounted_servers():
+    from twisted.web.resource import Resource
+
+    class Home(Resource):
+        isLeaf = True
+
+        def render_GET(self, request):
+            return b"home"
+
+    class Where(netsvc.HttpServlet):
+        def processRequest(self):
+            self.sendResponse(200)
+            self.endHeaders()
+            self.job = netsvc.Job(self.answer)
+            self.job.schedule()
+
+        def answer(self):
+            self.sendContent(f"{self.serverPath()} {self.servletPath()}")
+            self.endContent()
+
+    root = Resource()
+    root.putChild(b"", Home())
+    root.putChild(b"app", netsvc.ServletResource(testing.servletServer(Where)))
+    with MemoryDaemon.forResource(root) as daemon:
+        assert daemon.request("GET", "/").body == b"home"
+        connection = daemon.connect()
+        connection.request("GET", "/app/x/y")
+        daemon.settle()
+        assert connection.reply().body == b"/app x/y"
+        with pytest.raises(TypeError, match="putChild"):
+            daemon.attach("/other", testing.servletServer(Where))
+
+
+class Later(netsvc.HttpServlet):
+    def processRequest(self):
+        self.sendResponse(200)
+        self.endHeaders()
+        self.job = netsvc.Job(self.finish)
+        self.job.schedule()
+
+    def finish(self):
+        self.sendContent("done")
+        self.endContent()
+
+
+def test_jobs_outside_the_with_block_are_explained():
+    daemon = MemoryDaemon.forServlet(Later)
+    try:
+        with pytest.raises(AssertionError) as raised:
+            daemon.request("GET", "/")
+    finally:
+        netsvc.Dispatcher().reset()  # the job the test never ran
+    message = str(raised.value)
+    assert message.startswith("no complete response to GET / (received so far: b'HTTP/1.1 200")
+    assert "1 job(s) wait on the process's event loop" in message
+    assert "with MemoryDaemon(...) as daemon:" in message and "daemon.settle()" in message
+
+
+def test_jobs_not_settled_and_timers_not_advanced_are_explained():
+    class Timer(netsvc.HttpServlet):
+        def processRequest(self):
+            self.timer = netsvc.Agent()
+            self.timer.startTimer(self.answer, 2.5)
+
+        def answer(self):
+            self.sendResponse(204)
+            self.endHeaders()
+            self.endContent()
+
+    with MemoryDaemon.forServlet(Later) as daemon:
+        connection = daemon.connect()
+        connection.request()
+        with pytest.raises(AssertionError, match=r"due now: call daemon\.settle\(\) first"):
+            connection.reply()
+        daemon.settle()
+        assert connection.reply().body == b"done"
+    with MemoryDaemon.forServlet(Timer) as daemon:
+        connection = daemon.connect()
+        connection.request()
+        with pytest.raises(AssertionError, match=r"nothing received\); a timer is due in "
+                           r"2\.5 s: call daemon\.clock\.advance\(2\.5\) first"):
+            connection.reply()
+        daemon.clock.advance(2.5)
+        assert connection.reply().status == 204
+
+
+def test_reply_keeps_the_pipelined_rest():
+    with MemoryDaemon.forServlet(HelloServlet) as daemon:
+        connection = daemon.connect()
+        connection.request()
+        connection.request()
+        assert connection.reply().body == b"Hi there."
+        assert [reply.body for reply in connection.replies()] == [b"Hi there."]
+
+
+def test_trial_example_of_the_docs_runs_under_trial(tmp_path):
+    """docs/howto/testing.md's trial example, netsvcDaemon included."""
+    run = subprocess.run(
+        [sys.executable, "-m", "twisted.trial",
+         os.path.join(EXAMPLE_TESTS, "test_hello_trial.py")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "PASSED (successes=3)" in run.stdout, run.stdout
+
+
+def test_pytest_example_of_the_docs_runs_under_pytest(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         os.path.join(EXAMPLE_TESTS, "test_hello_pytest.py")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "2 passed" in run.stdout, run.stdout
+
+
+def test_netsvc_daemon_fails_the_test_when_it_cannot_listen(tmp_path):
+    """The helper's failure names the endpoint; the process is not ended."""
+    from twisted.trial import unittest
+
+    class Case(unittest.TestCase):
+        def test(self):
+            pass
+
+    case = Case("test")
+    failures = []
+    testing.netsvcDaemon(case, "tcpp:0").addErrback(failures.append)
+    [failure] = failures
+    assert "could not listen on tcpp:0: Unknown endpoint type" in failure.getErrorMessage()
