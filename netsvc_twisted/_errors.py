@@ -11,4 +11,6 @@ class ResponseStateError(RuntimeError):
     OSE silently wrote such calls into the stream (a second status line,
     headers inside the body); raising instead keeps the wire correct and
     lets the normal exception policy deal with the servlet.
+
+    decisions.md, response state (10); spec 2.6.
     """

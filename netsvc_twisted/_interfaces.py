@@ -11,6 +11,8 @@ class IHttpServer(Interface):
     A server object: attached at a path of an L{HttpDaemon} (or wrapped in
     a L{ServletResource}), it authorises every request and builds one
     servlet for it.
+
+    Spec 4.2; L{HttpServer} provides it.
     """
 
     def servlet(session):

@@ -326,7 +326,7 @@ class MemoryDaemon:
     def forResource(cls, resource: Any) -> MemoryDaemon:
         """
         A twisted.web L{Site} on C{resource} (a tree in which
-        L{netsvc_twisted.ServletResource}s mount server objects), driven
+        L{netsvc_twisted.ServletResource} objects mount servers), driven
         in memory like a daemon.  Its servlets get the request body after
         it fully arrived, as in any foreign Site.
         """

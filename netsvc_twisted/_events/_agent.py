@@ -335,6 +335,9 @@ class Agent:
         _dispatcher._requestIdleCheck()
 
     def cancelTimer(self, name: str) -> None:
+        """
+        Cancel the timer C{name}, if pending (spec 9.3).
+        """
         call = self._agentState.timers.pop(name, None)
         if call is not None:
             _cancelCall(call)
@@ -346,6 +349,9 @@ class Agent:
             self.cancelTimer(name)
 
     def timerPending(self, name: str) -> bool:
+        """
+        Whether the timer C{name} is still to fire (spec 9.3).
+        """
         return name in self._agentState.timers
 
     def setAlarm(self, callback: Callable[..., object], time: float,
@@ -367,16 +373,25 @@ class Agent:
         _dispatcher._requestIdleCheck()
 
     def cancelAlarm(self, name: str) -> None:
+        """
+        Cancel the alarm C{name}, if pending (spec 9.3).
+        """
         call = self._agentState.alarms.pop(name, None)
         if call is not None:
             _cancelCall(call)
             _dispatcher._requestIdleCheck()
 
     def cancelAllAlarms(self, pattern: Optional[str] = None) -> None:
+        """
+        Cancel every alarm, or those whose name matches glob C{pattern} (spec 9.3).
+        """
         for name in [n for n in self._agentState.alarms if _matches(n, pattern)]:
             self.cancelAlarm(name)
 
     def alarmPending(self, name: str) -> bool:
+        """
+        Whether the alarm C{name} is still to go off (spec 9.3).
+        """
         return name in self._agentState.alarms
 
     # -- actions -------------------------------------------------------------
@@ -461,16 +476,25 @@ class Agent:
         return True
 
     def cancelAction(self, name: str) -> None:
+        """
+        Cancel the action C{name}: scheduled, subscribed or cron (spec 9.3).
+        """
         action = self._agentState.actions.pop(name, None)
         if action is not None:
             action.cancel()
             _dispatcher._requestIdleCheck()
 
     def cancelAllActions(self, pattern: Optional[str] = None) -> None:
+        """
+        Cancel every action, or those whose name matches glob C{pattern} (spec 9.3).
+        """
         for name in [n for n in self._agentState.actions if _matches(n, pattern)]:
             self.cancelAction(name)
 
     def actionPending(self, name: str) -> bool:
+        """
+        Whether the action C{name} is scheduled or subscribed (spec 9.3).
+        """
         return name in self._agentState.actions
 
     def scheduleJob(self, job: Job, type: int = STANDARD_JOB) -> None:
@@ -493,10 +517,16 @@ class Agent:
         )
 
     def unsubscribeSignal(self, signum: int) -> None:
+        """
+        Stop delivering signal C{signum} to this agent (spec 9.3).
+        """
         _dispatcher._signals.unsubscribe(signum, self)
         _dispatcher._requestIdleCheck()
 
     def unsubscribeAllSignals(self) -> None:
+        """
+        Stop delivering every signal to this agent (spec 9.3).
+        """
         _dispatcher._signals.unsubscribeAll(self)
         _dispatcher._requestIdleCheck()
 
@@ -535,6 +565,9 @@ class Agent:
         _dispatcher._requestIdleCheck()
 
     def unsubscribeAllSockets(self) -> None:
+        """
+        Stop watching every socket this agent watches (spec 9.3).
+        """
         for fd in list(self._agentState.sockets):
             self.unsubscribeSocket(fd)
 
@@ -556,6 +589,9 @@ class Agent:
         _startupSubscribers.append((self, callback))
 
     def unsubscribeStartup(self) -> None:
+        """
+        Undo C{subscribeStartup()} (spec 9.3).
+        """
         _startupSubscribers[:] = [e for e in _startupSubscribers if e[0] is not self]
 
     def scheduleStartup(self) -> None:
@@ -575,6 +611,9 @@ class Agent:
         )
 
     def unsubscribeShutdown(self) -> None:
+        """
+        Undo C{subscribeShutdown()} (spec 9.4).
+        """
         _dispatcher._shutdown.unsubscribe(self)
 
     def scheduleShutdown(self, delay: float = 0.0, description: str = "") -> None:
@@ -586,6 +625,10 @@ class Agent:
         _dispatcher._shutdown.suspend(self)
 
     def resumeShutdown(self) -> None:
+        """
+        Undo one C{suspendShutdown()}: once none holds it back any more, the
+        shutdown arrives (spec 9.4).
+        """
         _dispatcher._shutdown.resume(self)
 
     # -- destruction ---------------------------------------------------------

@@ -593,9 +593,15 @@ class Dispatcher:
         _shutdown.schedule(delay, "")
 
     def isRunning(self) -> bool:
+        """
+        Whether the reactor runs (spec 9.1).
+        """
         return bool(getattr(getReactor(), "running", False))
 
     def isStopped(self) -> bool:
+        """
+        Whether the reactor does not run (spec 9.1).
+        """
         return not self.isRunning()
 
     def isWaiting(self) -> bool:
@@ -619,10 +625,19 @@ class Dispatcher:
             wakeUp()
 
     def warningsEnabled(self) -> bool:
+        """
+        Whether warnings are enabled (spec 9.1; kept for OSE programs).
+        """
         return _state.warnings
 
     def enableWarnings(self) -> None:
+        """
+        Enable warnings (spec 9.1).
+        """
         _state.warnings = True
 
     def disableWarnings(self) -> None:
+        """
+        Disable warnings (spec 9.1).
+        """
         _state.warnings = False

@@ -18,12 +18,18 @@ _VARIABLE = re.compile(r"\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
 def lookupEnviron(name: str) -> str | None:
-    """Return the value of environment variable C{name}, or None if unset."""
+    """Return the value of environment variable C{name}, or None if unset.
+
+    Spec 3.
+    """
     return os.environ.get(name)
 
 
 def mergeEnviron(name: str, value: str) -> None:
-    """Set environment variable C{name} to C{value} for this process."""
+    """Set environment variable C{name} to C{value} for this process.
+
+    Spec 3.
+    """
     os.environ[name] = str(value)
 
 
@@ -33,6 +39,8 @@ def expandEnviron(text: str) -> str:
 
     Unset variables expand to the empty string, as in the shell; a C{$}
     that does not start a reference is left alone.
+
+    Spec 3.
     """
 
     def replace(match: re.Match[str]) -> str:
@@ -48,5 +56,7 @@ def uniqueId(prefix: str = "") -> str:
 
     Used for generated timer, alarm and action names; the process id is
     included so ids from a forked child do not collide with the parent's.
+
+    Spec 3.
     """
     return "%s%d.%d" % (prefix, os.getpid(), next(_counter))

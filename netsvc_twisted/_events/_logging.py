@@ -99,6 +99,8 @@ class Logger:
 
     Instances are cheap and interchangeable; they all share one table of
     monitors, one callback per channel.
+
+    Spec 9.5.
     """
 
     def notify(self, level: int, message: object) -> None:
@@ -146,7 +148,10 @@ def _currentException(
 
 
 def exceptionDescription() -> str:
-    """Return C{"<type>: <value>"} for the exception being handled."""
+    """Return C{"<type>: <value>"} for the exception being handled.
+
+    Spec 3.
+    """
     excType, excValue = sys.exc_info()[:2]
     if excType is None:
         return ""
@@ -157,6 +162,8 @@ def exceptionDetails(skip: int = 0) -> str:
     """
     Return the traceback text of the exception being handled, leaving out
     the C{skip} outermost frames (typically framework wrappers).
+
+    Spec 3.
     """
     current = _currentException(skip)
     if current is None:
@@ -170,6 +177,8 @@ def logException(skip: int = 0) -> None:
 
     It goes to C{twisted.logger} as a failure event (observers get the
     L{Failure}) and, as text, to a monitor of the default channel if any.
+
+    Spec 3; C{skip} leaves out that many outermost frames.
     """
     current = _currentException(skip)
     if current is None:

@@ -111,7 +111,10 @@ _state = _CacheState()
 
 class ModuleCache:
     """Handle onto the process-wide module cache; every instance shares
-    the same state, like OSE's singleton."""
+    the same state, like OSE's singleton.
+
+    Spec 6.4.
+    """
 
     def __init__(self) -> None:
         self._state = _state

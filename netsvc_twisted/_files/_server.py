@@ -45,6 +45,11 @@ class FileServer(HttpServer):
     lead outside the directory, `dotFiles` serves names starting with a
     dot, `listings` answers a directory without index file with a list
     of its entries instead of 403.
+
+    Spec 6.2, with decisions.md's index order, MIME rule and confinement.
+
+    @raise FileNotFoundError: C{directory} does not exist.
+    @raise NotADirectoryError: C{directory} is a file.
     """
 
     def __init__(self, directory: str, default: Optional[Factory] = None, *,
@@ -74,9 +79,16 @@ class FileServer(HttpServer):
     # -- configuration (OSE API) -----------------------------------------
 
     def directory(self) -> str:
+        """
+        The absolute path of the directory served (spec 6.2).
+        """
         return self._directory
 
     def map(self, extension: str, type: str) -> None:
+        """
+        Serve files ending in C{extension} with MIME C{type}, through the
+        default plugin's C{map()} (spec 6.1, 6.2).
+        """
         self._default.map(extension, type)
 
     def index(self, name: str) -> None:
@@ -85,6 +97,10 @@ class FileServer(HttpServer):
             self._indexes.append(name)
 
     def hide(self, extension: str) -> None:
+        """
+        Never serve files ending in C{extension} directly: they answer 404
+        (spec 6.2); views (C{plugin()} with an alias) may still use them.
+        """
         self._hidden.add(extension)
 
     def plugin(self, extension: str, factory: Optional[Factory],
@@ -105,6 +121,11 @@ class FileServer(HttpServer):
     # -- server object ---------------------------------------------------
 
     def servlet(self, session: Any) -> Any:
+        """
+        The servlet for the file the servlet path of C{session} names, found by
+        the search of spec 6.2 (index files, views, plugins, extra path info),
+        or a 404 L{ErrorServlet}.
+        """
         servletPath = session.servletPath()
         if servletPathAllowed(servletPath, self._dotFiles):
             found = self._search(session, servletPath, "")

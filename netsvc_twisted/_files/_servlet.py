@@ -77,7 +77,10 @@ def openRegular(path: str) -> tuple[Optional[IO[bytes]], int, Optional[os.stat_r
 
 class FileServlet(HttpServlet):
     """Send the file `fileName` with Content-Type `fileType` (none when
-    empty or None)."""
+    empty or None).
+
+    For C{session} (spec 4.9, with decisions.md's "FileServlet" additions).
+    """
 
     def __init__(self, session: Any, fileName: str,
                  fileType: Optional[str] = "") -> None:
@@ -94,6 +97,11 @@ class FileServlet(HttpServlet):
     # -- request ----------------------------------------------------------
 
     def processRequest(self) -> None:
+        """
+        Answer GET or HEAD with the file (405 otherwise; 404 or 403 when it
+        cannot be served), honouring conditional and range requests, and
+        stream it block by block (spec 4.9).
+        """
         method = self.requestMethod()
         if method not in ("GET", "HEAD"):
             self._response.sendError(
@@ -260,6 +268,9 @@ class FileServlet(HttpServlet):
             handle.close()
 
     def destroyServlet(self) -> None:
+        """
+        Stop streaming and close the file (spec 1.4).
+        """
         self._cancel()
         self._segments = []
         self._closeFile()

@@ -65,6 +65,10 @@ class UploadedFile:
     that lives in memory while small and on disk beyond the threshold,
     and disappears when closed (FormServlet closes it when the servlet
     is destroyed).
+
+    Spec 8.1 as decisions.md (text vs bytes) describes uploads: C{name} is
+    the field's, C{filename} and C{content_type} the client's, C{size} in
+    bytes, C{headers} the part's own.
     """
 
     def __init__(self, name: str, filename: str, content_type: str,
@@ -78,9 +82,15 @@ class UploadedFile:
         self.headers = headers
 
     def read(self, size: int = -1) -> bytes:
+        """
+        Read up to C{size} bytes of the file (all that is left when negative).
+        """
         return self.file.read(size)
 
     def close(self) -> None:
+        """
+        Close the file, deleting its temporary copy.
+        """
         self.file.close()
 
     def __repr__(self) -> str:

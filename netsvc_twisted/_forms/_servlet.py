@@ -33,6 +33,8 @@ class FormServlet(HttpServlet):
     (bytes of one upload kept in memory before it moves to a temporary
     file). None means unlimited.  When the process's request-body memory
     is spent, a POST gets 503 with C{Retry-After}.
+
+    Spec 8.1; the limits are decisions.md's (9).
     """
 
     _maximumBodySize: Optional[int] = FormLimits.maximumBodySize
@@ -49,15 +51,31 @@ class FormServlet(HttpServlet):
     # -- OSE API -----------------------------------------------------------
 
     def containsField(self, name: str) -> bool:
+        """
+        Whether the form has a field C{name} (spec 8.1).
+        """
         return name in self._fields
 
     def field(self, name: str) -> Any:
+        """
+        The value of field C{name}: a C{str}, an L{UploadedFile}, or a list of
+        them when the name came more than once (spec 8.1).
+
+        @raise KeyError: the form has no such field.
+        """
         return self._fields[name]
 
     def fields(self) -> dict[str, Any]:
+        """
+        Every field, as the dict C{field()} reads (spec 8.1).
+        """
         return self._fields
 
     def handleRequest(self) -> None:
+        """
+        Hook: the form is decoded; read it with C{field()} and answer (spec
+        8.1).  The default answers 501 (decisions.md, 8).
+        """
         self.sendError(501)
 
     # -- hooks ---------------------------------------------------------------
@@ -71,6 +89,10 @@ class FormServlet(HttpServlet):
             maximumMemorySize=self._maximumMemorySize)
 
     def processRequest(self) -> None:
+        """
+        Check the method and body (spec 8.1's table), decode a GET's query
+        string and call C{handleRequest()}, or wait for a POST's body.
+        """
         method = self.requestMethod()
         if method not in ("GET", "POST"):
             self.sendError(501, "Request method type is not supported.")
@@ -105,6 +127,10 @@ class FormServlet(HttpServlet):
             self._refuse(e)
 
     def processContent(self, content: bytes) -> None:
+        """
+        Decode the next chunk C{content} of a POST body as it arrives
+        (urlencoded or multipart), within the limits (spec 8.1).
+        """
         submission = self._submission
         if submission is None:
             return

@@ -187,6 +187,9 @@ class WsgiServlet(HttpServlet):
     C{spoolThreshold} bytes while the process's body budget allows, else
     spooled to disk).  While that budget is spent a request with a body
     gets 503 with C{Retry-After}.
+
+    For C{session}; C{application}, C{threadpool} and C{reactor} as for
+    L{WsgiServer} (spec 8.2).
     """
 
     maximumContentLength = DEFAULT_MAXIMUM_CONTENT_LENGTH
@@ -214,6 +217,10 @@ class WsgiServlet(HttpServlet):
         self._finishWatchers: list[Deferred] = []
 
     def processRequest(self) -> None:
+        """
+        Refuse a body over C{maximumContentLength} (413); else wait for the
+        body (spec 8.2).
+        """
         if self.contentLength() > self.maximumContentLength:
             self._refused = True
             self.sendError(413)
@@ -223,6 +230,10 @@ class WsgiServlet(HttpServlet):
             self._refused = True  # 503: the process's body memory is spent
 
     def processContent(self, content: bytes) -> None:
+        """
+        Spool the next chunk C{content} of the body (413 past
+        C{maximumContentLength}).
+        """
         if self._refused:
             return
         size = len(content)
@@ -284,6 +295,10 @@ class WsgiServlet(HttpServlet):
             d.callback(None)
 
     def destroyServlet(self) -> None:
+        """
+        The client went away or the response ended: stop writing the
+        application's output, and let its thread finish (spec 8.2).
+        """
         self._gone = True
         self._blocked = False
         if self._hold is not None:
@@ -296,7 +311,12 @@ class WsgiServlet(HttpServlet):
 
 
 class WsgiServer(HttpServer):
-    """Mounts a WSGI application: C{daemon.attach("/app", WsgiServer(app))}."""
+    """Mounts a WSGI application: C{daemon.attach("/app", WsgiServer(app))}.
+
+    C{application} is the WSGI callable; it runs in C{threadpool} (the
+    reactor's by default), C{reactor} being the one to answer from (spec
+    8.2, decisions.md).
+    """
 
     def __init__(self, application: Callable, threadpool: Any = None,
                  reactor: Any = None) -> None:
@@ -306,4 +326,7 @@ class WsgiServer(HttpServer):
         self._reactor = reactor
 
     def servlet(self, session: Any) -> WsgiServlet:
+        """
+        A L{WsgiServlet} running the application for C{session} (spec 8.2).
+        """
         return WsgiServlet(session, self._application, self._threadpool, self._reactor)

@@ -270,6 +270,10 @@ class HttpDaemon(service.Service):
     and the address it used (docs/howto/deploy); by default nobody's.
     C{metrics} is an endpoint where C{GET /metrics} (Prometheus) and
     C{GET /healthz} are served while this daemon runs.
+
+    Spec 4.1, 2.1.  C{accessLog} names a file for the request log (spec
+    2.11); C{reactor} is for tests.  A daemon that cannot listen ends a
+    C{Dispatcher().run()} program unless C{required} is false.
     """
 
     _listening = None
@@ -517,9 +521,15 @@ class HttpDaemon(service.Service):
     # IService.
 
     def startService(self) -> defer.Deferred:  # type: ignore[override]
+        """
+        L{IService}: same as C{start()}, for twistd and service collections.
+        """
         return self.start()
 
     def stopService(self) -> defer.Deferred:  # type: ignore[override]
+        """
+        L{IService}: same as C{stop()}.
+        """
         return self.stop()
 
 

@@ -65,6 +65,10 @@ def warnIfSiteParsesForms(request) -> bool:
 class ServletResource:
     """
     Serves every path below its mount point with C{server}.
+
+    Beyond OSE: mounts C{server} (any server object, as for
+    L{HttpDaemon.attach}) in a twisted.web resource tree; C{serverPath()} is
+    where the resource is mounted.  See docs/howto/mounting.
     """
 
     isLeaf = True
@@ -74,12 +78,27 @@ class ServletResource:
         self.httpServer = server
 
     def getChildWithDefault(self, name: bytes, request):
+        """
+        L{IResource}: every path C{name} below the mount belongs to the server,
+        so the resource is its own child (C{request} is not used).
+        """
         return self
 
     def putChild(self, path: bytes, child) -> None:
+        """
+        L{IResource}: refused (C{path}, C{child}); a server object has no child
+        resources.
+
+        @raise NotImplementedError: always.
+        """
         raise NotImplementedError("a ServletResource has no children")
 
     def render(self, request):
+        """
+        L{IResource}: serve C{request} with the server object, as
+        L{HttpDaemon} would: authorisation, C{servlet()}, then the servlet's
+        hooks, the body replayed from C{request.content}.
+        """
         warnIfSiteParsesForms(request)
         # Servlets choose their own Content-Type, as under HttpDaemon.
         request.defaultContentType = None

@@ -15,6 +15,8 @@ from netsvc_twisted._http._session import HttpSession
 class ErrorServlet(HttpServlet):
     """
     Answers with one error page; what server objects return to refuse.
+
+    C{session}, the status C{error} and the page text C{content} (spec 4.5).
     """
 
     def __init__(self, session: HttpSession, error: int, content: str | None = None):
@@ -23,12 +25,17 @@ class ErrorServlet(HttpServlet):
         self._content = content
 
     def processRequest(self) -> None:
+        """
+        Send the error page of the status given to the constructor (spec 4.5).
+        """
         self.sendError(self._error, self._content)
 
 
 class RedirectServlet(HttpServlet):
     """
     Redirects to C{location}; a path-only location is made absolute.
+
+    For C{session}; C{error} is the status, 302 by default (spec 4.7).
     """
 
     def __init__(
@@ -41,6 +48,10 @@ class RedirectServlet(HttpServlet):
         self._error = error
 
     def processRequest(self) -> None:
+        """
+        Send the redirect: the status given, C{Location} and an empty body
+        (spec 4.7).
+        """
         self.sendResponse(self._error)
         self.sendHeader("Location", self._location)
         self.sendHeader("Content-Length", "0")
@@ -52,9 +63,15 @@ class EchoServlet(HttpServlet):
     """
     Debugging servlet: an HTML page describing the request, followed by
     its body as it arrives.
+
+    For C{session} (spec 4.6).
     """
 
     def processRequest(self) -> None:
+        """
+        Send the HTML page describing the request (spec 4.6); the body follows
+        as it arrives.
+        """
         self.sendResponse(200)
         self.sendHeader("Content-Type", "text/html; charset=utf-8")
         self.endHeaders()
@@ -98,6 +115,9 @@ class EchoServlet(HttpServlet):
         self.sendContent("".join(out))
 
     def processContent(self, content: bytes) -> None:
+        """
+        Echo the next chunk C{content} of the request body, HTML-escaped.
+        """
         self.sendContent(escape(content.decode("utf-8", "replace")))
 
     def processContentEnd(self) -> None:

@@ -48,6 +48,9 @@ class HttpSession:
     """
     One request as OSE's session object: request accessors plus
     C{bindServlet()}/C{bindSession()} for server objects.
+
+    The argument of C{servlet(session)} (spec 4.3); servlets have the same
+    accessors (spec 2.3).  It is only meaningful during its request.
     """
 
     response: Response
@@ -80,23 +83,42 @@ class HttpSession:
     # Binding, for server objects.
 
     def bindServlet(self, servletPath: str, servletInfo: str = "") -> None:
+        """
+        Replace the servlet path with C{servletPath} and set the extra path
+        info to C{servletInfo} (spec 4.3), as L{FileServer} does for
+        C{/script.py/extra/info}.
+        """
         self._servletPath = servletPath
         self._servletInfo = servletInfo
 
     def bindSession(self, sessionId: str, sessionContext: Any = None) -> None:
+        """
+        Store the user session's C{sessionId} and C{sessionContext} (C{""} when
+        L{None}), for the servlet to read with C{sessionId()} and
+        C{sessionContext()} (spec 4.3, 7).
+        """
         self._sessionId = sessionId
         self._sessionContext = "" if sessionContext is None else sessionContext
 
     def instance(self) -> HttpSession:
+        """
+        The session itself (OSE's internal handle, spec 4.3).
+        """
         return self
 
     # Request accessors (spec 2.3).
 
     def requestMethod(self) -> str:
+        """
+        The request method, such as C{"GET"} (spec 2.3).
+        """
         method = self.request.method
         return _METHODS.get(method) or _latin1(method)
 
     def protocolVersion(self) -> str:
+        """
+        The protocol as the client sent it, such as C{"HTTP/1.1"} (spec 2.3).
+        """
         return _latin1(self.request.clientproto)
 
     def _serverAddress(self) -> tuple[str, str]:
@@ -121,12 +143,23 @@ class HttpSession:
         return self._hostPort
 
     def serverHost(self) -> str:
+        """
+        The host the client addressed: from the C{Host} header, else the
+        listening address (spec 2.3; decisions.md, serverRoot).
+        """
         return self._serverAddress()[0]
 
     def serverPort(self) -> str:
+        """
+        The port the client addressed, as a string (spec 2.3).
+        """
         return self._serverAddress()[1]
 
     def scheme(self) -> str:
+        """
+        Beyond OSE: C{"https"} over TLS (or as a trusted proxy forwarded),
+        else C{"http"}.
+        """
         forwarded = self._forwarded
         if forwarded is not None and forwarded.proto is not None:
             return forwarded.proto
@@ -144,6 +177,9 @@ class HttpSession:
         return f"{scheme}://{host}" + ("" if port == default else f":{port}")
 
     def url(self) -> str:
+        """
+        The full URL of the request, query string included (spec 2.3).
+        """
         uri = self.request.uri
         if uri.startswith((b"http://", b"https://")):
             if self._forwarded is None:
@@ -156,19 +192,34 @@ class HttpSession:
         return self.origin() + decodeText(uri)
 
     def requestPath(self) -> str:
+        """
+        The request's path, percent-decoded and normalised, without the query
+        string (spec 2.3).
+        """
         return self._requestPath
 
     def queryString(self) -> str:
+        """
+        The query string as sent (not decoded), C{""} when none (spec 2.3).
+        """
         _, _, query = self.request.uri.partition(b"?")
         return _latin1(query)
 
     def clientHost(self) -> str:
+        """
+        The client's IP address (spec 2.3); behind a trusted proxy, the
+        forwarded client's.
+        """
         forwarded = self._forwarded
         if forwarded is not None and forwarded.client is not None:
             return forwarded.client
         return getattr(self.request.getClientAddress(), "host", "") or ""
 
     def clientPort(self) -> str:
+        """
+        The client's port, as a string (spec 2.3); behind a trusted proxy,
+        the forwarded one or "".
+        """
         forwarded = self._forwarded
         if forwarded is not None and forwarded.client is not None:
             # The peer's port is the proxy's: only a forwarded one means anything.
@@ -177,50 +228,96 @@ class HttpSession:
         return "" if port is None else str(port)
 
     def remoteUser(self) -> str:
+        """
+        The login accepted by the server's C{authorise()}, else C{""} (spec
+        2.3, 2.4).
+        """
         return self._remoteUser
 
     def headers(self) -> dict[str, str]:
+        """
+        A new dict of the request headers: lower-case names, repeated headers
+        joined with C{", "} (spec 2.3).
+        """
         return {
             _latin1(name).lower(): ", ".join(decodeText(v) for v in values)
             for name, values in self.request.requestHeaders.getAllRawHeaders()
         }
 
     def containsHeader(self, name: str) -> bool:
+        """
+        Whether the request has header C{name} (spec 2.3; any case).
+        """
         return self.request.requestHeaders.hasHeader(name.encode("latin-1"))
 
     def header(self, name: str) -> str:
+        """
+        The value of header C{name} (any case), repeated ones joined with
+        C{", "} (spec 2.3).
+
+        @raise KeyError: the request has no such header.
+        """
         values = self.request.requestHeaders.getRawHeaders(name.encode("latin-1"))
         if values is None:
             raise KeyError(name)
         return ", ".join(decodeText(v) for v in values)
 
     def contentLength(self) -> int:
+        """
+        The C{Content-Length} as an int, -1 without one (a chunked body has
+        none) (spec 2.3).
+        """
         raw = self.request.requestHeaders.getRawHeaders(b"content-length")
         if not raw or not raw[0].strip().isdigit():
             return -1
         return int(raw[0])
 
     def contentType(self) -> str:
+        """
+        The whole C{Content-Type} value, parameters included; C{""} without one
+        (spec 2.3).
+        """
         raw = self.request.requestHeaders.getRawHeaders(b"content-type")
         return _latin1(raw[0]) if raw else ""
 
     def serverRoot(self) -> str:
+        """
+        The absolute URL of the mount point, C{scheme://host[:port]} plus
+        C{serverPath()}, without a trailing slash except for C{/} (spec 2.3;
+        decisions.md).
+        """
         path = self._serverPath
         return self.origin() + ("" if path == "/" else path)
 
     def serverPath(self) -> str:
+        """
+        The path the server object is mounted at (spec 1.3, 2.3).
+        """
         return self._serverPath
 
     def servletPath(self) -> str:
+        """
+        The rest of the request path below the mount, without a leading slash
+        (spec 1.3, 2.3).
+        """
         return self._servletPath
 
     def servletInfo(self) -> str:
+        """
+        Extra path info set with C{bindServlet()}, else C{""} (spec 2.3, 6.2).
+        """
         return self._servletInfo
 
     def sessionId(self) -> str:
+        """
+        The user session id set with C{bindSession()}, else C{""} (spec 7).
+        """
         return self._sessionId
 
     def sessionContext(self) -> Any:
+        """
+        The user session context set with C{bindSession()}, else C{""} (spec 7).
+        """
         return self._sessionContext
 
 

@@ -12,6 +12,11 @@ _PHRASES = {status.value: status.phrase for status in HTTPStatus}
 
 
 def statusText(status: int) -> str:
+    """
+    The reason phrase of HTTP status code C{status}, such as C{"Not Found"}
+    for 404 (spec 2.10; IANA's phrases, decisions.md), or
+    C{"Unknown Status"}.
+    """
     return _PHRASES.get(status, "Unknown Status")
 
 

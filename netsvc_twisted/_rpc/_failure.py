@@ -13,6 +13,9 @@ from __future__ import annotations
 class ServiceFailure(Exception):
     """
     A failed RPC: C{error} code, C{description}, C{origin}, C{details}.
+
+    Spec 10.6: C{error} is one of the C{CLIENT_*}/C{SERVER_*} codes (or an
+    HTTP status for L{TransportFailure}).
     """
 
     def __init__(
@@ -41,16 +44,28 @@ class ServiceFailure(Exception):
 
 
 class AddressInvalid(ServiceFailure):
-    """The service URL is not one the client can use (code 45)."""
+    """The service URL is not one the client can use (code 45).
+
+    Spec 10.9.
+    """
 
 
 class ServiceUnavailable(ServiceFailure):
-    """The service cannot be reached or does not exist (code 46)."""
+    """The service cannot be reached or does not exist (code 46).
+
+    Spec 10.9.
+    """
 
 
 class TransportFailure(ServiceFailure):
-    """The HTTP exchange failed; C{error} is the HTTP status."""
+    """The HTTP exchange failed; C{error} is the HTTP status.
+
+    Spec 10.9.
+    """
 
 
 class AuthenticationFailure(ServiceFailure):
-    """The gateway refused the credentials (HTTP 401)."""
+    """The gateway refused the credentials (HTTP 401).
+
+    Spec 10.9.
+    """

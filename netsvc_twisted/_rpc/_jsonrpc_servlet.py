@@ -31,11 +31,17 @@ class JsonRpcServlet(RpcServletBase):
     Serves one JSON-RPC request, or a 2.0 batch of them (answered as an
     array, in order, once every call has finished); 2.0 notifications,
     and batches of nothing but notifications, get 204.
+
+    Spec 10.2, 10.7.
     """
 
     origin = "netsvc.jsonrpc"
 
     def handleBody(self, body: bytes) -> None:
+        """
+        Decode the JSON-RPC request or batch in C{body}, call the methods,
+        answer in the request's version (spec 10.7; decisions.md).
+        """
         try:
             request = codec.loadsRequest(body)
         except codec.JsonDecodingError as e:

@@ -32,6 +32,8 @@ class Monitor(Agent):
     every service; the callback gets the service's binding and
     C{SERVICE_AVAILABLE} or C{SERVICE_WITHDRAWN} (group callbacks also
     get the group).  L{destroyAgent} drops every subscription.
+
+    Spec 10.1 (service announcements); an L{Agent} (spec 9.3).
     """
 
     def subscribeServiceName(self, callback: Callable[..., object], name: str) -> None:
@@ -39,6 +41,9 @@ class Monitor(Agent):
         self._subscribe(("name", name), callback)
 
     def unsubscribeServiceName(self, name: str) -> None:
+        """
+        Undo C{subscribeServiceName()} for C{name}.
+        """
         self._unsubscribe(("name", name))
 
     def subscribeServiceGroup(self, callback: Callable[..., object], group: str) -> None:
@@ -46,6 +51,9 @@ class Monitor(Agent):
         self._subscribe(("group", group), callback)
 
     def unsubscribeServiceGroup(self, group: str) -> None:
+        """
+        Undo C{subscribeServiceGroup()} for C{group}.
+        """
         self._unsubscribe(("group", group))
 
     def subscribeServiceRegistry(self, callback: Callable[..., object]) -> None:
@@ -53,6 +61,9 @@ class Monitor(Agent):
         self._subscribe(("registry", ""), callback)
 
     def unsubscribeServiceRegistry(self) -> None:
+        """
+        Undo C{subscribeServiceRegistry()}.
+        """
         self._unsubscribe(("registry", ""))
 
     def destroyAgent(self) -> None:

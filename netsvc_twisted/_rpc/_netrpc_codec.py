@@ -51,12 +51,17 @@ def encoder(pythonType: type, fn: EncodeHook) -> None:
     """
     Encode objects of exactly C{pythonType} with C{fn(obj) -> (type, text)};
     a returned type of C{None} means "encode C{text} instead".
+
+    Spec 10.4.
     """
     _encoders[pythonType] = fn
 
 
 def decoder(typeName: str, fn: DecodeHook) -> None:
-    """Decode scalars of C{typeName} with C{fn(typeName, text)}."""
+    """Decode scalars of C{typeName} with C{fn(typeName, text)}.
+
+    Spec 10.4.
+    """
     _decoders[typeName] = fn
 
 

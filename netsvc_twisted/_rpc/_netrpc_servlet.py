@@ -18,7 +18,11 @@ VERSION = "1.1"
 
 
 class RpcServlet(RpcServletBase):
-    """Serves one NET-RPC request for the service of C{binding}."""
+    """Serves one NET-RPC request for the service of C{binding}.
+
+    Spec 10.2, 10.3: C{session}, and C{binding} as for the other protocol
+    servlets, for custom server objects.
+    """
 
     origin = "netsvc.servlet"
     methodNotAllowed = "Request must use POST."
@@ -48,6 +52,9 @@ class RpcServlet(RpcServletBase):
         return None
 
     def handleBody(self, body: bytes) -> None:
+        """
+        Decode the NET-RPC C{body}, call the method, answer (spec 10.3).
+        """
         assert self._service is not None
         try:
             params = codec.loads(body, self._service.decodeValue)

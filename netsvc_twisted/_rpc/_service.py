@@ -202,6 +202,9 @@ class Service(Monitor):
     C{exposeTracebacks}: when a method raises, the failure's details are
     C{"<type>: <message>"} and the traceback goes to the log; true sends
     the traceback to the client as OSE did.
+
+    Spec 10.1: C{name}, the C{audience} (C{"*"}: every process) and the
+    C{visibility} (C{SERVICE_VISIBLE} or C{SERVICE_HIDDEN}).
     """
 
     exposeTracebacks = False
@@ -224,27 +227,49 @@ class Service(Monitor):
     # Identity and groups.
 
     def serviceBinding(self) -> ServiceBinding:
+        """
+        The service's binding: its name, audience and address (spec 10.1).
+        """
         return self._binding
 
     def serviceName(self) -> str:
+        """
+        The name the service was created with (spec 10.1).
+        """
         return self._binding.serviceName()
 
     def serviceAudience(self) -> str:
+        """
+        The audience the service was created with (spec 10.1).
+        """
         return self._binding.serviceAudience()
 
     def serviceVisibility(self) -> int:
+        """
+        C{SERVICE_VISIBLE} or C{SERVICE_HIDDEN} (spec 10.1).
+        """
         return self._visibility
 
     def serviceGroups(self) -> list[str]:
+        """
+        The groups the service joined, in order (spec 10.1).
+        """
         return list(self._groups)
 
     def joinGroup(self, group: str) -> None:
+        """
+        Join C{group}: gateways selecting that group serve the service (spec
+        10.1, 10.2).
+        """
         if group not in self._groups:
             self._groups.append(group)
             if not self._destroyed:
                 groupJoined(self, group)
 
     def leaveGroup(self, group: str) -> None:
+        """
+        Leave C{group} (spec 10.1).
+        """
         if group in self._groups:
             if not self._destroyed:
                 groupLeft(self, group)
@@ -257,9 +282,15 @@ class Service(Monitor):
         self._methods[methodName or method.__name__] = method
 
     def exportedMethods(self) -> list[str]:
+        """
+        The names of the exported methods (spec 10.1).
+        """
         return list(self._methods)
 
     def lookupMethod(self, methodName: str) -> Callable | None:
+        """
+        The callable exported as C{methodName}, or L{None} (spec 10.1).
+        """
         return self._methods.get(methodName)
 
     def invalidMethod(self) -> None:
@@ -271,9 +302,18 @@ class Service(Monitor):
     # Per-service codec hooks (NET-RPC types the global hooks do not know).
 
     def encodeObject(self, object: Any) -> tuple[str | None, Any]:
+        """
+        Hook: encode C{object}, a value the codecs do not know, as C{(type,
+        value)} (spec 10.4); the default raises L{TypeError}, which the client
+        sees as failure 52.
+        """
         raise TypeError(f"cannot encode {type(object).__name__} objects")
 
     def decodeValue(self, type: str, text: str) -> Any:
+        """
+        Hook: decode a NET-RPC scalar of unknown C{type} from C{text}; the
+        default keeps it as an L{Opaque} (spec 10.4).
+        """
         return Opaque(type, text)
 
     # Answering.
@@ -285,6 +325,10 @@ class Service(Monitor):
         raise ServiceFailure(error, description, origin, details)
 
     def currentRequest(self) -> ServiceRequest | None:
+        """
+        The request the running method serves (its C{properties()} hold
+        C{REMOTE_ADDR} and C{REMOTE_USER}), or L{None} outside one (spec 10.1).
+        """
         return _current.get()
 
     def returnResponse(self, result: Any) -> None:
@@ -307,6 +351,10 @@ class Service(Monitor):
         return request.conversationId()
 
     def resumeResponse(self, conversationId: str) -> None:
+        """
+        Answer the suspended request C{conversationId} with the return value of
+        the callback given to C{suspendResponse()} (spec 10.1).
+        """
         request = self._suspended.pop(conversationId, None)
         if request is None:
             return
@@ -321,6 +369,10 @@ class Service(Monitor):
         origin: str = "",
         details: str = "",
     ) -> None:
+        """
+        Answer the suspended request C{conversationId} with the failure
+        C{error}, C{description}, C{origin}, C{details} (spec 10.1).
+        """
         request = self._suspended.pop(conversationId, None)
         if request is not None:
             request.fail(ServiceFailure(error, description, origin, details))
@@ -435,6 +487,8 @@ class LocalService:
     The answer is returned directly when the service answers at once; a
     method answering later gives a Deferred (OSE blocked here, which the
     reactor cannot).
+
+    Spec 10.1.
     """
 
     def __init__(self, name: str) -> None:

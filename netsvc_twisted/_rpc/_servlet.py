@@ -50,6 +50,9 @@ class RpcServletBase(HttpServlet):
     """
     Base of the protocol servlets; C{binding} is a L{ServiceBinding} (or
     the L{Service}), C{None} when the gateway found no service.
+
+    C{session} as for any servlet; C{maximumContentLength} overrides the
+    class attribute of that name (spec 10.2).
     """
 
     origin = "netsvc"
@@ -81,6 +84,9 @@ class RpcServletBase(HttpServlet):
         return None
 
     def handleBody(self, body: bytes) -> None:
+        """
+        Hook: decode the whole request C{body}, call the service, answer.
+        """
         raise NotImplementedError
 
     def sendFailure(self, failure: ServiceFailure) -> None:
@@ -90,6 +96,11 @@ class RpcServletBase(HttpServlet):
     # Request.
 
     def processRequest(self) -> None:
+        """
+        The checks of the protocol (spec 10.5, 10.7): 404 without a service,
+        405 for a method other than POST, 400 for unusable headers or no length,
+        413 for a body over C{maximumContentLength}.
+        """
         if self._service is None:
             return self._refuse(404, NO_SERVICE)
         if self.requestMethod() != "POST":
@@ -108,6 +119,9 @@ class RpcServletBase(HttpServlet):
             self._finished = True
 
     def processContent(self, content: bytes) -> None:
+        """
+        Collect the next chunk C{content} of the body (413 past the limit).
+        """
         if self._finished:
             return
         self._size += len(content)
@@ -129,6 +143,9 @@ class RpcServletBase(HttpServlet):
         self.handleBody(body)
 
     def destroyServlet(self) -> None:
+        """
+        Drop the collected body; a late answer of the service goes nowhere.
+        """
         self._finished = True
         self._chunks.clear()
         if self._hold is not None:
@@ -169,7 +186,8 @@ class RpcServletBase(HttpServlet):
 
     def encodingFailure(self, error: Exception) -> ServiceFailure:
         """
-        Failure 52 for an answer the protocol cannot carry.  The codecs'
+        Failure 52 (Response Encoding Error, spec 10.1) for an answer the
+        protocol cannot carry.  The codecs'
         L{EncodingError} texts are fixed and go to the client; any other
         exception is logged and the client gets L{CANNOT_ENCODE}.
         """
@@ -209,6 +227,10 @@ class RpcServletBase(HttpServlet):
         self.sendFailure(self.internalFailure(reason))
 
     def encodeObject(self, value: Any) -> tuple:
+        """
+        Encode C{value}, which the codec does not know, with the service's
+        C{encodeObject()} (spec 10.4).
+        """
         assert self._service is not None
         return self._service.encodeObject(value)
 

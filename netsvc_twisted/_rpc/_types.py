@@ -17,10 +17,16 @@ Boolean = bool
 
 
 class Binary(bytes):
-    """Bytes that travel as base64 (C{xsd:base64Binary})."""
+    """Bytes that travel as base64 (C{xsd:base64Binary}).
+
+    Spec 10.4.
+    """
 
     @property
     def data(self) -> bytes:
+        """
+        The bytes, as a plain C{bytes} object (OSE's attribute).
+        """
         return bytes(self)
 
     def __repr__(self) -> str:
@@ -28,7 +34,10 @@ class Binary(bytes):
 
 
 class Date(str):
-    """C{xsd:date}, text C{[-]YYYY-MM-DD}."""
+    """C{xsd:date}, text C{[-]YYYY-MM-DD}.
+
+    Spec 10.4; also from a C{datetime.date}.
+    """
 
     def __new__(cls, value: Any = "") -> "Date":
         if isinstance(value, _dt.datetime):
@@ -39,7 +48,10 @@ class Date(str):
 
 
 class DateTime(str):
-    """C{xsd:dateTime}, text C{[-]YYYY-MM-DDThh:mm:ss}."""
+    """C{xsd:dateTime}, text C{[-]YYYY-MM-DDThh:mm:ss}.
+
+    Spec 10.4; also from a C{datetime.datetime}.
+    """
 
     def __new__(cls, value: Any = "") -> "DateTime":
         if isinstance(value, _dt.datetime):
@@ -55,7 +67,10 @@ class DateTime(str):
 
 
 class Time(str):
-    """C{xsd:time}, text C{hh:mm:ss}."""
+    """C{xsd:time}, text C{hh:mm:ss}.
+
+    Spec 10.4; also from a C{datetime.time}.
+    """
 
     def __new__(cls, value: Any = "") -> "Time":
         if isinstance(value, _dt.time):
@@ -64,7 +79,10 @@ class Time(str):
 
 
 class Duration(str):
-    """C{xsd:duration}, text C{[-]P[nY][nM]nDTnHnMnS}."""
+    """C{xsd:duration}, text C{[-]P[nY][nM]nDTnHnMnS}.
+
+    Spec 10.4.
+    """
 
     def __new__(cls, value: Any = "") -> "Duration":
         if isinstance(value, _dt.timedelta):
@@ -81,7 +99,10 @@ def _formatDuration(delta: _dt.timedelta) -> str:
 
 
 class Opaque:
-    """A value of a type this side does not know: kept as (type, text)."""
+    """A value of a type this side does not know: kept as (type, text).
+
+    Spec 10.4.
+    """
 
     def __init__(self, type: str, data: str) -> None:
         self.type = type

@@ -25,6 +25,8 @@ class XmlRpcServlet(RpcServletBase):
     """
     Serves one XML-RPC request.  C{allowNone} turns on C{<nil/>} in
     answers; without it None goes out as an empty string, as in OSE.
+
+    Spec 10.2, 10.5.
     """
 
     origin = "netsvc.xmlrpc"
@@ -42,6 +44,10 @@ class XmlRpcServlet(RpcServletBase):
         return None
 
     def handleBody(self, body: bytes) -> None:
+        """
+        Decode the XML-RPC call in C{body}, call the method, answer; a body
+        that does not decode gets fault 54 (spec 10.5).
+        """
         try:
             methodName, params = codec.loadsCall(body)
         except codec.DecodingError as e:

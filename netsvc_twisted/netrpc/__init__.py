@@ -33,14 +33,24 @@ from netsvc_twisted.netrpc._netrpc import NetRpcProtocol
 
 
 class RemoteService(BlockingClient):
-    """Blocking NET-RPC client: C{RemoteService(url).echo(1)}."""
+    """Blocking NET-RPC client: C{RemoteService(url).echo(1)}.
+
+    Spec 10.9: C{url} of the service, C{login} and C{password} for Basic
+    authentication, C{encode}/C{decode} hooks as a service's
+    C{encodeObject}/C{decodeValue}.  Call it from a thread other than the
+    reactor's.
+    """
 
     def _makeProtocol(self, encode: Callable | None, decode: Callable | None) -> Protocol:
         return NetRpcProtocol(encode, decode)
 
 
 class DeferredRemoteService(DeferredClient):
-    """NET-RPC client whose calls return Deferreds."""
+    """NET-RPC client whose calls return Deferreds.
+
+    Beyond OSE: the arguments of L{netsvc_twisted.netrpc.RemoteService},
+    for code on the reactor (spec 10.9).
+    """
 
     def _makeProtocol(self, encode: Callable | None, decode: Callable | None) -> Protocol:
         return NetRpcProtocol(encode, decode)

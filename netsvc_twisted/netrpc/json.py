@@ -26,14 +26,20 @@ class JsonRpcProtocol(Protocol):
 
 
 class RemoteService(BlockingClient):
-    """Blocking JSON-RPC client."""
+    """Blocking JSON-RPC client.
+
+    Spec 10.7, 10.9; the arguments of L{netsvc_twisted.netrpc.RemoteService}.
+    """
 
     def _makeProtocol(self, encode: Callable | None, decode: Callable | None) -> Protocol:
         return JsonRpcProtocol(encode, decode)
 
 
 class DeferredRemoteService(DeferredClient):
-    """JSON-RPC client whose calls return Deferreds."""
+    """JSON-RPC client whose calls return Deferreds.
+
+    Beyond OSE (spec 10.7, 10.9), for code on the reactor.
+    """
 
     def _makeProtocol(self, encode: Callable | None, decode: Callable | None) -> Protocol:
         return JsonRpcProtocol(encode, decode)

@@ -37,7 +37,10 @@ class XmlRpcProtocol(Protocol):
 
 
 class RemoteService(BlockingClient):
-    """Blocking XML-RPC client; set C{_nil = True} to send None as nil."""
+    """Blocking XML-RPC client; set C{_nil = True} to send None as nil.
+
+    Spec 10.5, 10.9; the arguments of L{netsvc_twisted.netrpc.RemoteService}.
+    """
 
     _nil = False
 
@@ -46,7 +49,10 @@ class RemoteService(BlockingClient):
 
 
 class DeferredRemoteService(DeferredClient):
-    """XML-RPC client whose calls return Deferreds."""
+    """XML-RPC client whose calls return Deferreds.
+
+    Beyond OSE (spec 10.5, 10.9), for code on the reactor.
+    """
 
     _nil = False
 
