@@ -26,8 +26,12 @@ exclude_patterns = ["_build"]
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
 
-html_theme = "alabaster"
-html_static_path = []
+# Furo: a readable content column and code blocks that fit it at 1280 px
+# (_static/netsvc.css narrows the code font a little for 99-column lines).
+html_theme = "furo"
+html_title = "netsvc_twisted"
+html_static_path = ["_static"]
+html_css_files = ["netsvc.css"]
 
 # Docstrings use single backquotes for parameter names: show them as code.
 default_role = "code"
@@ -113,5 +117,54 @@ def epytextToRest(app, what, name, obj, options, lines):
     lines[:] = text.split("\n")
 
 
+# --- the servlet's request accessors --------------------------------------
+#
+# HttpServlet's accessors (requestMethod(), header(name), ...) delegate to
+# the session with *args; show the session method's signature instead.
+
+
+def accessorSignature(app, what, name, obj, options, signature, returnAnnotation):
+    from netsvc_twisted._http._session import ACCESSORS, HttpSession
+
+    if what == "method" and name.startswith("netsvc_twisted.") and \
+            getattr(obj, "__name__", None) in ACCESSORS and \
+            getattr(obj, "__code__", None) is not None and obj.__code__.co_varnames[1:2] == ("args",):
+        import inspect
+
+        target = inspect.signature(getattr(HttpSession, obj.__name__))
+        parameters = [p.replace(annotation=inspect.Parameter.empty)
+                      for p in list(target.parameters.values())[1:]]
+        return str(target.replace(parameters=parameters,
+                                  return_annotation=inspect.Signature.empty)), None
+    return None
+
+
+# --- constants -------------------------------------------------------------
+#
+# {constant}`NAME` in a table cell of docs/api/constants.md is the entry of
+# netsvc_twisted.NAME: a link target, and an object of the Python domain
+# (so :py:data: and L{NAME} references resolve and objects.inv lists it).
+
+
+def constantRole(name, rawtext, text, lineno, inliner, options=None, content=None):
+    from docutils import nodes
+
+    import netsvc_twisted
+
+    document = inliner.document
+    env = document.settings.env
+    if text not in netsvc_twisted.__all__:
+        message = document.reporter.error(
+            "{constant}`%s`: not a public name of netsvc_twisted" % text, line=lineno)
+        return [inliner.problematic(rawtext, rawtext, message)], [message]
+    full = "netsvc_twisted." + text
+    target = nodes.target("", "", ids=[full])
+    document.note_explicit_target(target)
+    env.get_domain("py").note_object(full, "data", full, location=(env.docname, lineno))
+    return [target, nodes.literal(text, text)], []
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", epytextToRest)
+    app.connect("autodoc-process-signature", accessorSignature)
+    app.add_role("constant", constantRole)

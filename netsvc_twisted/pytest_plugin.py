@@ -8,19 +8,28 @@ It needs pytest-twisted, which runs the reactor the daemon listens on;
 the import is deferred to the fixture so that installing netsvc_twisted
 never breaks a pytest run that does not use it.  Example::
 
-    import pytest_twisted
-    from twisted.internet import threads
     import urllib.request
 
+    import pytest_twisted
+    from twisted.internet import threads
+
+    import netsvc_twisted as netsvc
+
+    class Echo(netsvc.HttpServer):
+        def servlet(self, session):
+            return netsvc.EchoServlet(session)
+
     @pytest_twisted.ensureDeferred
-    async def test_hello(netsvc_daemon):
-        netsvc_daemon.attach("/", HelloServer())
+    async def test_echo(netsvc_daemon):
+        netsvc_daemon.attach("/", Echo())
         url = f"http://127.0.0.1:{netsvc_daemon.port()}/"
-        body = await threads.deferToThread(lambda: urllib.request.urlopen(url).read())
-        assert body == b"Hi there."
+        body = await threads.deferToThread(
+            lambda: urllib.request.urlopen(url, timeout=10).read())
+        assert b"HTTP Echo Server" in body
 
 Blocking clients must run outside the reactor's thread (as above):
-the daemon is served by the same reactor the test runs under.
+the daemon is served by the same reactor the test runs under.  For
+trial, L{netsvc_twisted.testing.netsvcDaemon} is the counterpart.
 """
 
 from __future__ import annotations

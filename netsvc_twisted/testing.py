@@ -189,6 +189,8 @@ class MemoryConnection:
         """
         Send raw bytes to the server, as they would arrive from a socket:
         a malformed request, several pipelined ones, or a body in pieces.
+
+        C{data} is bytes.
         """
         self.protocol.dataReceived(data)
 
@@ -203,6 +205,9 @@ class MemoryConnection:
         Send one request (see L{encodeRequest}) without waiting for the
         response: read it later with L{replies}, after advancing the clock
         or settling the jobs a servlet scheduled.
+
+        C{method}, C{path}, C{body} and C{headers} are those of
+        L{encodeRequest}.
         """
         self.send(encodeRequest(method, path, body, headers))
 
@@ -319,6 +324,8 @@ class MemoryDaemon:
         """
         A daemon serving one servlet class (or any C{factory(session)})
         at C{path}, for tests that have no server object of their own.
+
+        C{servletFactory} is that class or factory.
         """
         return cls({path: servletServer(servletFactory)})
 
@@ -336,6 +343,8 @@ class MemoryDaemon:
         """
         Mount another server object (L{HttpDaemon.attach}); a daemon made
         for a Site mounts with the Site's C{putChild()} instead.
+
+        C{path} and C{server} as for L{HttpDaemon.attach}.
         """
         if self.daemon is None:
             raise TypeError(
@@ -383,8 +392,9 @@ class MemoryDaemon:
         headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
     ) -> HttpReply:
         """
-        Send one request on a new connection and return its response
-        (see L{encodeRequest} for the arguments).
+        Send one request on a new connection and return its response;
+        C{method}, C{path}, C{body} and C{headers} are those of
+        L{encodeRequest}.
 
         @raise AssertionError: the response is not complete (yet); the
             message says what the servlet is waiting for.

@@ -401,6 +401,8 @@ class Agent:
         """
         An integer C{mode} runs C{callback} once as a job of that priority;
         a string is a recurring cron schedule (see L{CronSchedule}).
+
+        C{name} defaults to a unique one and is returned (spec 9.3).
         """
         if name is None:
             name = uniqueId("$ACTION?")
@@ -455,6 +457,9 @@ class Agent:
         """
         Register C{callback} to run when L{triggerAction} is called with
         the returned name: once (transient) or every time (persistent).
+
+        C{mode} is C{CALLBACK_TRANSIENT} or C{CALLBACK_PERSISTENT}; C{name}
+        defaults to a unique one (spec 9.3).
         """
         if name is None:
             name = uniqueId("$ACTION?")
@@ -464,7 +469,10 @@ class Agent:
         return name
 
     def triggerAction(self, name: str, type: int = STANDARD_JOB) -> bool:
-        """Queue the subscribed action C{name} as a job; False if none."""
+        """Queue the subscribed action C{name} as a job; False if none.
+
+        C{type} is the job priority (spec 9.3).
+        """
         action = self._agentState.actions.get(name)
         if action is None or action.kind != "subscription":
             return False
@@ -498,7 +506,10 @@ class Agent:
         return name in self._agentState.actions
 
     def scheduleJob(self, job: Job, type: int = STANDARD_JOB) -> None:
-        """Run C{job} as a job owned by this agent (cancelled with it)."""
+        """Run C{job} as a job owned by this agent (cancelled with it).
+
+        C{type} is the job priority (spec 9.3).
+        """
         key = next(_keys)
         wrapper = Job(self._agentJobRun, (key, job))
         wrapper.schedule(type)
@@ -538,6 +549,8 @@ class Agent:
         Call C{callback(fd, event)} (or fewer arguments) from the reactor
         when C{fd} is readable (SOCKET_POLLIN) or writable (SOCKET_POLLOUT);
         SOCKET_POLLHUP is delivered once if the reactor drops the descriptor.
+
+        C{events} or-s the C{SOCKET_POLL*} constants wanted (spec 9.3).
         """
         fd = fd if isinstance(fd, int) else fd.fileno()
         self.unsubscribeSocket(fd)
@@ -617,7 +630,11 @@ class Agent:
         _dispatcher._shutdown.unsubscribe(self)
 
     def scheduleShutdown(self, delay: float = 0.0, description: str = "") -> None:
-        """Start the shutdown sequence (ignored while one is in progress)."""
+        """Start the shutdown sequence (ignored while one is in progress).
+
+        It arrives after C{delay} seconds; C{description} says why, for the
+        log (spec 9.4).
+        """
         _dispatcher._shutdown.schedule(delay, description)
 
     def suspendShutdown(self) -> None:

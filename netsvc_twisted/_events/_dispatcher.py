@@ -502,7 +502,12 @@ class Job:
     def schedule(
         self, type: int = STANDARD_JOB, params: Optional[Sequence[Any]] = None
     ) -> None:
-        """Replace the stored arguments if given; queue the job unless cancelled."""
+        """Replace the stored arguments if given; queue the job unless cancelled.
+
+        C{type} is the priority (C{IDLE_JOB}, C{STANDARD_JOB},
+        C{PRIORITY_JOB}); C{params}, when given, replace the stored arguments
+        (spec 9.2).
+        """
         if params is not None:
             self._params = tuple(params)
         if not self._cancelled:

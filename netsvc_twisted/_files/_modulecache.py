@@ -154,14 +154,20 @@ class ModuleCache:
         return entry.module
 
     def forceReload(self, name: str, directory: str) -> None:
-        """Reload `name` on its next importModule()."""
+        """Reload `name` on its next importModule().
+
+        C{directory} is where it lives (spec 6.4).
+        """
         label = _label(os.path.join(os.path.abspath(directory), name))
         entry = self._state.entries.get(label)
         if entry is not None:
             entry.forced = True
 
     def unloadModule(self, label: str) -> None:
-        """Forget a module: drop it from the cache and sys.modules."""
+        """Forget a module: drop it from the cache and sys.modules.
+
+        C{label} is one of C{cachedModules()} (spec 6.4).
+        """
         self._state.entries.pop(label, None)
         sys.modules.pop(label, None)
 
@@ -177,7 +183,10 @@ class ModuleCache:
 
     def moduleInfo(self, label: str) -> dict:
         """The bookkeeping record of one cached module (KeyError if
-        unknown)."""
+        unknown).
+
+        C{label} is one of C{cachedModules()} (spec 6.4).
+        """
         entry = self._state.entries[label]
         return {
             "name": entry.name, "label": entry.label, "file": entry.file,

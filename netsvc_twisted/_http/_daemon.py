@@ -279,6 +279,7 @@ class HttpDaemon(service.Service):
     _listening = None
     _shutdownTrigger = None
     _metrics: IMetricsEndpoint | None = None
+    #: Why the last C{start()} could not listen (a L{Failure}), or L{None}.
     startFailure = None
     #: A daemon that cannot listen ends a program run by
     #: C{Dispatcher().run()} (one line on stderr, exit status 1).  Set it

@@ -60,6 +60,8 @@ class HttpServlet:
         """
         Hook: the next chunk of the request body, as C{bytes} (spec 2.5, 4.4),
         called as the chunks arrive.  The default ignores the body.
+
+        C{content} is never empty.
         """
         pass
 
@@ -188,6 +190,8 @@ class HttpServlet:
         """
         Close the connection: C{-1} after queued data is written, C{0} at
         once, C{n > 0} waiting at most C{n} milliseconds for the data.
+
+        C{delay} is that number (spec 4.4); no response is completed.
         """
         self._response.abort(delay if delay <= 0 else delay / 1000.0)
 

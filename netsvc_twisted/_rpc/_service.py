@@ -321,7 +321,11 @@ class Service(Monitor):
     def abortResponse(
         self, error: int, description: str, origin: str = "", details: str = ""
     ) -> None:
-        """Fail the current call with this failure."""
+        """Fail the current call with this failure.
+
+        The failure is C{error} (a code of spec 10.6), C{description},
+        C{origin} and C{details}, as for L{ServiceFailure} (spec 10.1).
+        """
         raise ServiceFailure(error, description, origin, details)
 
     def currentRequest(self) -> ServiceRequest | None:
@@ -332,7 +336,10 @@ class Service(Monitor):
         return _current.get()
 
     def returnResponse(self, result: Any) -> None:
-        """Answer the current call now; what the method returns is ignored."""
+        """Answer the current call now; what the method returns is ignored.
+
+        C{result} is the answer (spec 10.1).
+        """
         request = _current.get()
         if request is not None:
             request.succeed(result)
@@ -381,6 +388,8 @@ class Service(Monitor):
         """
         Give up on a suspended call.  OSE then never answered; over HTTP that
         would hang the client, so it gets failure 58 instead.
+
+        C{conversationId} is what C{suspendResponse()} returned (spec 10.1).
         """
         request = self._suspended.pop(conversationId, None)
         if request is not None:

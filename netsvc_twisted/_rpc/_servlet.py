@@ -163,6 +163,8 @@ class RpcServletBase(HttpServlet):
         Call the service with this request's properties; the Deferred
         fails with a L{ServiceFailure} carrying this protocol's origin
         when the service is withdrawn first.
+
+        C{methodName} and C{params} (a list) are the decoded call.
         """
         assert self._service is not None
         properties = {
@@ -243,7 +245,11 @@ class RpcServletBase(HttpServlet):
         headers: tuple[tuple[str, str], ...] = (),
         status: int = 200,
     ) -> None:
-        """Send one complete response, unless the client already left."""
+        """Send one complete response, unless the client already left.
+
+        C{body} (bytes) goes out with C{contentType}, the extra C{headers}
+        (name, value pairs) and C{status}.
+        """
         if self._finished:
             return
         self._finished = True
