@@ -168,7 +168,8 @@ class MemoryConnection:
     """
     One client connection to a L{MemoryDaemon} (made by its C{connect()}):
     C{protocol} is the server's protocol, C{transport} the in-memory
-    transport its output goes to.
+    transport its output goes to, C{daemon} the L{MemoryDaemon} (which
+    explains a missing response).
     """
 
     def __init__(

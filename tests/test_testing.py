@@ -215,16 +215,14 @@ def test_memory_daemon_hosts_a_site_with_mounted_servers():
             daemon.attach("/other", testing.servletServer(Where))
 
 
-class Later(netsvc.HttpServlet):
-    def processRequest(self):
-        self.sendResponse(200)
-        self.endHeaders()
-        self.job = netsvc.Job(self.finish)
-        self.job.schedule()
+def _docstringExample() -> dict:
+    namespace: dict = {}
+    exec(codeBlock(testing.__doc__), namespace)
+    return namespace
 
-    def finish(self):
-        self.sendContent("done")
-        self.endContent()
+
+#: The servlet of the module docstring: it answers from a job.
+Later = _docstringExample()["Later"]
 
 
 def test_jobs_outside_the_with_block_are_explained():

@@ -557,7 +557,7 @@ class Dispatcher:
 
         A callback's C{SystemExit} is raised again from here.  A fatal
         error reported before or while it runs (an L{HttpDaemon} that
-        could not listen, unless created with C{required=False}) stops
+        could not listen, unless its C{required} is false) stops
         the reactor and raises C{SystemExit(message)}: Python prints the
         one-line message on stderr and the process exits with status 1.
         """
