@@ -139,6 +139,9 @@ class Options(_DeploymentOptions):
         ["access-log", None, None,
          "Append the combined-format request log of every daemon that has no "
          "log file of its own to this file."],
+        ["backlog", None, None,
+         "Listen queue length of every daemon's endpoints that name none "
+         "(default 1024).", int],
     ]
 
     def __init__(self) -> None:
@@ -190,7 +193,7 @@ class DaemonService(service.Service):
         if trigger is not None:
             daemon._reactorUsed().removeSystemEventTrigger(trigger)
         for description in self.extraEndpoints:
-            endpoint = serverFromString(daemon._reactorUsed(), description)
+            endpoint = serverFromString(daemon._reactorUsed(), daemon.withBacklog(description))
             listened: list[Any] = []
             endpoint.listen(daemon.site).addBoth(listened.append)
             if listened and not hasattr(listened[0], "stopListening"):
@@ -352,6 +355,9 @@ def makeService(options: Options) -> service.MultiService:
     _assignEndpoints(services, options["listen"], path)
     _assignAccessLog(services, options["access-log"])
     _assignDeployment(services, options)
+    if options["backlog"] is not None:
+        for child in services:
+            child.daemon.backlog = options["backlog"]
     top = service.MultiService()
     for child in services:
         child.setServiceParent(top)

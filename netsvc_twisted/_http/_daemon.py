@@ -41,6 +41,9 @@ DEFAULT_DRAIN_TIMEOUT = 10.0
 #: Twisted's own limits on a request head.
 DEFAULT_MAX_HEADER_SIZE = 16384
 DEFAULT_MAX_HEADERS = 500
+#: The listen backlog (Twisted's own is 50: at 500 concurrent connects
+#: the refused SYNs are retried after a second, then three).
+DEFAULT_BACKLOG = 1024
 #: Where a daemon created without a port listens (twistd's --listen
 #: replaces it).
 DEFAULT_ENDPOINT = "tcp:8000"
@@ -263,7 +266,8 @@ class HttpDaemon(service.Service):
     (seconds of silence allowed while a request head or body is due),
     C{stallTimeout} (seconds a response may stay blocked by a client that
     does not read), C{drainTimeout} (seconds C{stop()} lets responses in
-    flight finish), C{maxHeaderSize} and C{maxHeaders}.
+    flight finish), C{maxHeaderSize}, C{maxHeaders} and C{backlog} (the
+    listen queue of endpoints whose description names none).
 
     C{trustedProxies} lists the peers (addresses, CIDR networks, C{"unix"},
     C{"*"}) whose C{Forwarded} or C{X-Forwarded-*} headers set the client
@@ -301,6 +305,7 @@ class HttpDaemon(service.Service):
         maxHeaders: int = DEFAULT_MAX_HEADERS,
         trustedProxies: Iterable[str] | None = None,
         metrics: str | None = None,
+        backlog: int = DEFAULT_BACKLOG,
     ) -> None:
         self.endpointGiven = port is not None
         if port is None:
@@ -321,6 +326,7 @@ class HttpDaemon(service.Service):
         self.trustProxies(trustedProxies)
         if metrics is not None:
             self.serveMetrics(metrics)
+        self.backlog = backlog
 
     def __repr__(self) -> str:
         return f"<HttpDaemon {self._description!r}>"
@@ -415,7 +421,17 @@ class HttpDaemon(service.Service):
 
     def _endpoint(self, reactor: Any) -> Any:
         """The endpoint start() listens on (tests override it)."""
-        return serverFromString(reactor, self._description)
+        return serverFromString(reactor, self.withBacklog(self._description))
+
+    def withBacklog(self, description: str) -> str:
+        """
+        C{description} with this daemon's C{backlog} when it is a TCP, TLS
+        or UNIX endpoint that names none.
+        """
+        kind = description.split(":", 1)[0].lower()
+        if kind in _BACKLOG_KINDS and "backlog=" not in description:
+            return f"{description}:backlog={self.backlog}"
+        return description
 
     def _started(self, listening):
         if self._metrics is not None:
@@ -532,6 +548,9 @@ class HttpDaemon(service.Service):
         L{IService}: same as C{stop()}.
         """
         return self.stop()
+
+
+_BACKLOG_KINDS = frozenset(("tcp", "tcp6", "ssl", "unix"))
 
 
 def _portOf(description: str) -> int:

@@ -28,6 +28,8 @@ servlets behave as over HTTP/1.1 keep-alive:
    with the whole header block, are dropped; C{sendComplete()}'s raw
    HTTP/1 response is translated (L{writeRawResponse}); an abort resets
    the stream only (in L{Response.abort}).
+ - A stream's C{:authority} (and any C{Host} beside it) is held to the
+   HTTP/1.1 Host rules of L{netsvc_twisted._http._parser}: a 400 if not.
  - L{streamQueued} tells the congestion bridge how much of a stream's
    response is still queued, for C{CONNECTION_BACKLOG}.
 """
@@ -42,6 +44,8 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.web import http
+
+from netsvc_twisted._http._parser import hostProblem
 
 try:
     import priority
@@ -153,6 +157,12 @@ if H2Connection is not None:
                 # Twisted's buffer for the body, unused: the servlet gets it.
                 content.close()
                 request.content = io.BytesIO()
+            # The Host rules of HTTP/1.1 hold for :authority (and a Host
+            # field beside it must agree), RFC 9113 8.3.1.
+            problem = hostProblem(request.requestHeaders.getRawHeaders(b"host"))
+            if problem is not None:
+                request.refuse(self.command, self.path, b"HTTP/2", 400, problem)
+                return
             headReceived(self.command, self.path, b"HTTP/2")
             if self._continueWanted and not (request.startedWriting or request.finished):
                 # The servlet wants the body and has not answered yet.

@@ -8,6 +8,7 @@ decisions.md, and C{destroyServlet()} exactly once.
 from __future__ import annotations
 
 import binascii
+import re
 from typing import TYPE_CHECKING, Any
 
 from twisted.logger import Logger
@@ -45,16 +46,24 @@ def _endedAlready(completed: bool) -> None:
     pass
 
 
+#: Control characters, which RFC 7617 2 forbids in a user-id or password.
+_CONTROLS = re.compile("[\x00-\x1f\x7f]")
+
+
 def parseBasic(value: bytes) -> tuple[str, str] | None:
     """
-    Decode C{Basic} credentials strictly; L{None} when malformed.
+    Decode C{Basic} credentials strictly; L{None} when malformed (bad
+    base64, no colon, a control character).
     """
     try:
         decoded = binascii.a2b_base64(value.strip(), strict_mode=True)
     except (binascii.Error, ValueError):
         return None
-    login, sep, password = decodeText(decoded).partition(":")
-    return (login, password) if sep else None
+    text = decodeText(decoded)
+    login, sep, password = text.partition(":")
+    if not sep or _CONTROLS.search(text):
+        return None
+    return login, password
 
 
 class ServletCall:
@@ -164,6 +173,9 @@ class ServletCall:
                 self.response.sendError(501, "Authorization type not implemented.")
                 return False
             credentials = parseBasic(value)
+            if credentials is None and type(self.server).authorise is HttpServer.authorise:
+                # Malformed, but the server asked for no login: anonymous.
+                return True
         elif type(self.server).authorise is HttpServer.authorise:
             # Anonymous request to a server that lets everybody in.
             return True

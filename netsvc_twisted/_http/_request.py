@@ -2,6 +2,12 @@
 """
 The twisted.web request and channel underneath L{HttpDaemon}.
 
+L{ServletChannel} reads each request head whole and strictly
+(L{netsvc_twisted._http._parser}) instead of through twisted.web's
+lenient line parser, and a chunked body with L{StrictChunkedDecoder};
+a refused head is answered with its status and the connection closed.
+The rest (bodies, pipelining, persistence, timeouts) is twisted.web's.
+
 twisted.web hands a request to its resource only once the whole body has
 arrived.  OSE servlets start at the end of the head and get the body in
 chunks, so L{ServletChannel} dispatches as soon as the headers are in and
@@ -16,18 +22,30 @@ import time
 from io import BytesIO
 from typing import TYPE_CHECKING
 
+from twisted.internet.error import ConnectionDone
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web import http, server
-from twisted.web.http import _IdentityTransferDecoder, parse_qs
+from twisted.web.http import NO_BODY_CODES, RESPONSES, _IdentityTransferDecoder, parse_qs
+from twisted.web.http_headers import _nameEncoder
 
+from netsvc_twisted._http._framing import StrictChunkedDecoder
 from netsvc_twisted._http._h2 import ServletChannelProtocol
-from netsvc_twisted._http._response import headerName
+from netsvc_twisted._http._parser import ALLOW, BadRequest, parseHead
+from netsvc_twisted._http._response import Response, headerName
+from netsvc_twisted._http._status import errorPage
 
 if TYPE_CHECKING:
     from netsvc_twisted._http._lifecycle import ServletCall
 
+_log = Logger(namespace="netsvc.http")
+
 SERVER_HEADER = b"netsvc_twisted"
 _SERVER = headerName(b"server")
 _DATE = headerName(b"date")
+_ALLOW = headerName(b"allow")
+_CONTENT_LENGTH = headerName(b"content-length")
+_CONNECTION = headerName(b"connection")
 #: Body bytes handed to C{processContent()} per call when replaying a
 #: buffered body.
 REPLAY_CHUNK = 65536
@@ -110,7 +128,52 @@ class ServletRequest(server.Request):
         raw = self.responseHeaders._rawHeaders
         raw[_SERVER] = [SERVER_HEADER]
         raw[_DATE] = [httpDate()]
+        if path == b"*":
+            # OPTIONS * (the only method the parser lets through with
+            # it) asks about the server itself (RFC 9110 9.3.7).
+            raw[_ALLOW] = [ALLOW]
+            raw[_CONTENT_LENGTH] = [b"0"]
+            self.write(b"")
+            self.finish()
+            return
         self._call = site.dispatch(self, path)
+
+    def refuse(self, command: bytes, uri: bytes, version: bytes, status: int,
+               message: str) -> None:
+        """
+        Answer an error page instead of dispatching: a head the channel
+        took but a rule refuses (an HTTP/2 C{:authority}).
+        """
+        self.method, self.uri, self.clientproto = command, uri, version
+        self.path = uri.partition(b"?")[0]
+        self.site = self.channel.site
+        raw = self.responseHeaders._rawHeaders
+        raw[_SERVER] = [SERVER_HEADER]
+        raw[_DATE] = [httpDate()]
+        _log.info("{method} request refused ({status}): {message}",
+                  method=command, status=status, message=message)
+        Response(self, _endedAlready).sendError(status, message)
+
+    def keepAlive(self) -> None:
+        """
+        An HTTP/1.0 request asked for C{Connection: keep-alive}: granted
+        if the response's length is known when its head is written.
+        """
+        self.write = self._writeKeptAlive  # type: ignore[method-assign]
+
+    def _writeKeptAlive(self, data: bytes) -> None:
+        del self.write
+        channel = self.channel
+        if channel is not None and not self.startedWriting:
+            raw = self.responseHeaders._rawHeaders
+            if _CONNECTION in raw:
+                pass  # "close" already (a drain)
+            elif (_CONTENT_LENGTH in raw or self.method == b"HEAD"
+                  or self.code in NO_BODY_CODES):
+                raw[_CONNECTION] = [b"keep-alive"]
+            else:
+                channel.persistent = False  # the close ends the body
+        self.write(data)
 
     def holdContinue(self) -> None:
         """
@@ -223,13 +286,132 @@ class ServletChannel(http.HTTPChannel):
         super().connectionLost(reason)
         self.site.channelClosed(self)
 
+    _ignoring = False
+    _blankLineSkipped = False
+
     def dataReceived(self, data: bytes) -> None:
-        super().dataReceived(data)
+        self.resetTimeout()
+        self._receive(data)
         # Twisted's idle timeout restarts with every byte, so a client
         # trickling a head (slowloris) would hold the connection for
         # ever: a head still incomplete gets the idle time in all.
         if self._headDeadline is None and self.timeOut and self._headIncomplete():
             self._headDeadline = self.callLater(self.timeOut, self._headTooSlow)
+
+    def _receive(self, data: bytes) -> None:
+        # LineReceiver.dataReceived(), with each head taken whole.  Bytes
+        # that arrive while a request is being handled go to the buffer
+        # of twisted.web's raw mode and come back through setLineMode().
+        if self._busyReceiving:
+            self._buffer += data
+            return
+        self._busyReceiving = True
+        try:
+            self._buffer += data
+            while self._buffer and not self._ignoring:
+                if self.line_mode:
+                    if not self._takeHead():
+                        return
+                else:
+                    data, self._buffer = self._buffer, b""
+                    self.rawDataReceived(data)
+        finally:
+            self._busyReceiving = False
+
+    def _takeHead(self) -> bool:
+        """
+        Start the request whose head is complete in the buffer; false when
+        the head is incomplete or was refused.
+        """
+        if not self.persistent:
+            # Bytes after the last request of the connection: dropped.
+            self.ignoreInput()
+            return False
+        buffer = self._buffer
+        if buffer[:2] == b"\r\n" and not self._blankLineSkipped:
+            # One empty line before a request line is ignored (RFC 9112 2.2).
+            self._blankLineSkipped = True
+            buffer = self._buffer = buffer[2:]
+        end = buffer.find(b"\r\n\r\n")
+        limit = self.totalHeadersSize
+        if end == -1 or end > limit:
+            if len(buffer) > limit:
+                line = buffer.find(b"\r\n", 0, limit + 1)
+                if line == -1:
+                    self._refuse(414, "Request line too long.", buffer)
+                else:
+                    self._refuse(431, "Request header section too large.", buffer)
+            elif buffer.count(b"\n") != buffer.count(b"\r\n"):
+                self._refuse(400, "Bare LF in the request head.", buffer)
+            return False
+        head = buffer[:end]
+        self._buffer = buffer[end + 4:]
+        self._blankLineSkipped = False
+        try:
+            parsed = parseHead(head, self.maxHeaders)
+        except BadRequest as e:
+            self._refuse(e.status, e.message, head, e.headers)
+            return False
+        request = self.requestFactory(self, len(self.requests))
+        self.requests.append(request)
+        self._command, self._path, self._version = parsed.method, parsed.target, parsed.version
+        raw = request.requestHeaders._rawHeaders
+        encode = _nameEncoder.encode
+        for name, value in parsed.fields:
+            key = encode(name)
+            values = raw.get(key)
+            if values is None:
+                raw[key] = [value]
+            else:
+                values.append(value)
+        length = self.length = parsed.length
+        if length is None:
+            self._transferDecoder = StrictChunkedDecoder(
+                request.handleContentChunk, self._finishRequestBody)
+        elif length:
+            self._transferDecoder = _IdentityTransferDecoder(
+                length, request.handleContentChunk, self._finishRequestBody)
+        self.allHeadersReceived()
+        if length == 0:
+            self.allContentReceived()
+        else:
+            self.setRawMode()
+        return True
+
+    def _refuse(self, status: int, message: str, head: bytes,
+                headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+        """
+        Answer a request that cannot be taken and close the connection.
+        """
+        _log.info("Request from {peer} refused ({status}): {message}",
+                  peer=self.getPeer(), status=status, message=message)
+        self.persistent = False
+        self.ignoreInput()
+        requests = self.requests
+        if requests and requests[-1].startedWriting:
+            # Its response has begun: cutting it is the only answer left.
+            self.loseConnection()
+            return
+        page = errorPage(status, message)
+        lines = [b"HTTP/1.1 %d %s\r\n" % (status, RESPONSES.get(status, b"Error")),
+                 b"Server: %s\r\nDate: %s\r\n" % (SERVER_HEADER, httpDate()),
+                 b"Content-Type: text/html\r\nContent-Length: %d\r\n" % len(page),
+                 b"Connection: close\r\n"]
+        lines += [b"%s: %s\r\n" % (name.title(), value) for name, value in headers]
+        lines.append(b"\r\n")
+        if head[:5] != b"HEAD ":
+            lines.append(page)
+        self.transport.write(b"".join(lines))
+        # A request already handed to a servlet (a bad chunk in its body)
+        # has lost its client: its servlet is told, and stays unanswered.
+        for request in requests:
+            request.connectionLost(Failure(ConnectionDone(message)))
+        del requests[:]
+        self.loseConnection()
+
+    def _respondToBadRequestAndDisconnect(self) -> None:
+        # twisted.web's answer to a malformed chunked body.
+        self._refuse(400, "Bad chunked body.", b"")
 
     def _headIncomplete(self) -> bool:
         if self._handlingRequest or self._transferDecoder is not None:
@@ -275,6 +457,8 @@ class ServletChannel(http.HTTPChannel):
         """
         Drop whatever else the client sends: the connection is closing.
         """
+        self._ignoring = True
+        self._buffer = b""
         self.rawDataReceived = self.lineReceived = _ignore  # type: ignore[method-assign]
 
     def allContentReceived(self) -> None:
@@ -285,7 +469,20 @@ class ServletChannel(http.HTTPChannel):
         if self._closing:
             request.responseHeaders.setRawHeaders(b"connection", [b"close"])
             return False
-        return super().checkPersistence(request, version)
+        values = request.requestHeaders._rawHeaders.get(_CONNECTION)
+        if values is None:
+            return version == b"HTTP/1.1"
+        tokens = {token.strip(b" \t").lower() for value in values for token in value.split(b",")}
+        if version == b"HTTP/1.1":
+            if b"close" in tokens:
+                request.responseHeaders.setRawHeaders(b"connection", [b"close"])
+                return False
+            return True
+        if b"keep-alive" in tokens and hasattr(request, "keepAlive"):
+            # HTTP/1.0 keep-alive (RFC 9112 9.3, appendix C.2.2).
+            request.keepAlive()
+            return True
+        return False
 
     def allHeadersReceived(self) -> None:
         self._cancelHeadDeadline()
@@ -324,6 +521,10 @@ class ServletChannel(http.HTTPChannel):
 
 
 def _ignore(data: bytes) -> None:
+    pass
+
+
+def _endedAlready(completed: bool) -> None:
     pass
 
 

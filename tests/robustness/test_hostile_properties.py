@@ -151,7 +151,9 @@ def test_any_bytes_get_well_formed_answers_or_a_close(servers, pieces, hangUp):
         assert connection.transport.disconnected
         output = connection.received()
         statuses = checkOutput(output, any(b"HEAD" in p for p in pieces))
-        assert all(s < 500 or s == 501 for s in statuses), statuses
+        # Input alone causes no 5xx but 501 (an unknown Authorization
+        # scheme or transfer coding) and 505 (an HTTP version not 1.x).
+        assert all(s < 500 or s in (501, 505) for s in statuses), statuses
         assert not log.events, log.describe()
 
 

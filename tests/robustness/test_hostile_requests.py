@@ -139,12 +139,13 @@ def requestLines():
     """
     Invalid methods and versions, and the request line's own syntax.
     """
+    # Methods are upper-case letters, "-" and "_", as nginx takes them.
     methods = [b"G\x00T", b"GET\x7f", b"G(ET", b"G:T", b"GET/", b"{}", b"\xff\xfe",
-               b"G\tET", b"G\rET", b"GE\x01T"]
+               b"G\tET", b"G\rET", b"GE\x01T", b"get"]
     for i, method in enumerate(methods):
         yield Case("request-line", f"method{i}",
                    method + b" / HTTP/1.1\r\nHost: x\r\n\r\n" + SMUGGLED, REFUSED)
-    for i, method in enumerate([b"get", b"FOO", b"PATCH", b"M-SEARCH", b"M" * 10000]):
+    for i, method in enumerate([b"FOO", b"PATCH", b"M-SEARCH", b"M" * 10000]):
         yield Case("request-line", f"odd-method{i}",
                    method + b" / HTTP/1.1\r\nHost: x\r\n\r\n", LEGAL, 0)
     versions = [b"HTTP/2.0", b"HTTP/0.9", b"HTTP/1", b"HTTP/1.1.1", b"http/1.1",
@@ -252,8 +253,10 @@ def headers():
     for i, value in enumerate([b"Bearer x", b"\xff", b"Digest a=b"]):
         yield Case("headers", f"auth-scheme{i}", b"GET / HTTP/1.1\r\nHost: x\r\n"
                    b"Authorization: " + value + b"\r\n\r\n", REFUSED_OR_LEGAL, expected={501})
+    # Malformed credentials to a server that asks for no login (it does
+    # not override authorise()) are ignored, not a 401.
     yield Case("headers", "auth-empty-basic", b"GET / HTTP/1.1\r\nHost: x\r\n"
-               b"Authorization: Basic\r\n\r\n", REFUSED_OR_LEGAL, expected={401})
+               b"Authorization: Basic\r\n\r\n", REFUSED_OR_LEGAL, expected={200})
     yield Case("headers", "auth-lower-basic", b"GET / HTTP/1.1\r\nHost: x\r\n"
                b"Authorization: basic Zm9vOmJhcg==\r\n\r\n", REFUSED_OR_LEGAL, expected={200})
     hosts = [b"", b"[::1", b"x:y:z", b"\xff", b"a b", b"x:99999999999", b"x:-1",
@@ -354,9 +357,10 @@ def problems(case: Case) -> list[str]:
         if final[:1] and final[0] not in case.expected:
             found.append(f"expected {case.expected}: {case.statuses}")
         return found
-    if any(s >= 500 for s in final):
+    # 501 (an unknown transfer coding) and 505 (HTTP version) refuse too.
+    if any(s >= 500 and s not in (501, 505) for s in final):
         found.append(f"5xx: {case.statuses}")
-    if case.kind == REFUSED and final and not 400 <= final[0] < 500:
+    if case.kind == REFUSED and final and not (400 <= final[0] < 500 or final[0] in (501, 505)):
         found.append(f"not refused: {case.statuses}")
     if case.kind == LEGAL and final[:1] != [200]:
         found.append(f"legal request not answered 200: {case.statuses}")
