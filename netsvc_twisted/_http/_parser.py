@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import NamedTuple
 
 #: The methods an C{Allow} header names, for C{OPTIONS *} and a refused
 #: C{CONNECT}: a servlet may take any, these are the common ones.
@@ -42,7 +41,8 @@ TOKEN = re.compile(_TOKEN)
 # two Host lines joined by a proxy look like.
 _HOST = re.compile(
     rb"(\[[0-9A-Fa-f:.]+\]|\[v[0-9A-Fa-f]+\.[A-Za-z0-9._~!$&'()*+;=:-]+\]"
-    rb"|(?:[A-Za-z0-9._~!$&'()*+;=-]|%[0-9A-Fa-f]{2})+)(?::([0-9]*))?")
+    rb"|(?:[A-Za-z0-9._~!$&'()*+;=-]|%[0-9A-Fa-f]{2})+)"
+    rb"(?::([0-9]{0,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?")
 _ABSOLUTE = re.compile(rb"([A-Za-z][A-Za-z0-9+.-]*)://([^/?]*)(.*)", re.S)
 _DEFAULT_PORTS = {b"http": b"80", b"https": b"443"}
 #: Fields whose every line the rules below look at (lower-case).
@@ -50,6 +50,9 @@ _FRAMING = frozenset((b"host", b"content-length", b"transfer-encoding", b"author
 _DECIMAL = re.compile(rb"[0-9]+").fullmatch
 _HEXADECIMAL = re.compile(rb"[0-9A-Fa-f]+").fullmatch
 _VERSIONS = {b"1.1": b"HTTP/1.1", b"1.0": b"HTTP/1.0"}
+
+#: What L{parseHead} returns: method, target, version, fields, length.
+Head = tuple[bytes, bytes, bytes, list[tuple[bytes, bytes]], "int | None"]
 
 
 class BadRequest(Exception):
@@ -66,22 +69,12 @@ class BadRequest(Exception):
         self.headers = headers
 
 
-class Head(NamedTuple):
-    """A request head that passed every rule."""
-
-    method: bytes
-    target: bytes
-    version: bytes
-    #: (name, value) in order, OWS stripped.
-    fields: list[tuple[bytes, bytes]]
-    #: The body: 0, a Content-Length, or L{None} for chunked.
-    length: int | None
-
-
 def parseHead(head: bytes, maxFields: int) -> Head:
     """
-    Parse a request head (its lines without the final empty line) or
-    raise L{BadRequest}.
+    Parse a request head (its lines without the final empty line) into
+    (method, target, version, fields, length) or raise L{BadRequest}.
+    C{fields} are (name, value) pairs in order, OWS stripped; C{length}
+    is the body's: 0, a Content-Length, or L{None} for chunked.
     """
     lines = head.split(b"\r\n")
     match = _REQUEST_LINE.fullmatch(lines[0])
@@ -93,28 +86,38 @@ def parseHead(head: bytes, maxFields: int) -> Head:
     version = _VERSIONS.get(number)
     if version is None:
         raise BadRequest(505, "HTTP version not supported.")
-    if len(lines) - 1 > maxFields:
+    del lines[0]
+    if len(lines) > maxFields:
         raise BadRequest(431, "Too many header fields.")
     fields = []
     framing: dict[bytes, list[bytes]] = {}
     match = FIELD_LINE.fullmatch
-    for line in lines[1:]:
+    for line in lines:
         field = match(line)
         if field is None:
             if line[:1] in (b" ", b"\t"):
                 raise BadRequest(400, "Folded header line (obs-fold).")
             raise BadRequest(400, "Bad header line.")
-        name, value = field.groups()
-        fields.append((name, value))
-        lower = name.lower()
+        pair = field.groups()
+        fields.append(pair)
+        lower = pair[0].lower()
         if lower in _FRAMING:
-            framing.setdefault(lower, []).append(value)
+            values = framing.get(lower)
+            if values is None:
+                framing[lower] = [pair[1]]
+            else:
+                values.append(pair[1])
+    hosts = framing.get(b"host")
+    if (len(framing) == 1 and hosts is not None and len(hosts) == 1
+            and target[:1] == b"/" and method != b"CONNECT" and validHost(hosts[0])):
+        # The common head: one valid Host, origin-form, no body.
+        return method, target, version, fields, 0
     length = _bodyLength(framing, version)
-    _checkHost(framing.get(b"host"), version)
+    _checkHost(hosts, version)
     _checkTarget(method, target)
     if len(framing.get(b"authorization", ())) > 1:
         raise BadRequest(400, "Duplicate Authorization header.")
-    return Head(method, target, version, fields, length)
+    return method, target, version, fields, length
 
 
 def _bodyLength(framing: dict[bytes, list[bytes]], version: bytes) -> int | None:
@@ -158,27 +161,29 @@ def parseLength(value: bytes | bytearray, base: int) -> int:
     return length
 
 
+def validHost(value: bytes) -> bool:
+    """
+    Whether a Host value or authority is a valid uri-host[:port].
+    """
+    if _HOST.fullmatch(value) is None:
+        return False
+    if value[:1] == b"[" and value[:2] != b"[v":
+        try:
+            ipaddress.IPv6Address(value[1:value.index(b"]")].decode("ascii"))
+        except ValueError:
+            return False
+    return True
+
+
 def checkHost(value: bytes, scheme: bytes = b"http") -> tuple[bytes, bytes]:
     """
     The (host, port) of a Host value or authority, lower-cased and with
-    the scheme's default port; L{BadRequest} unless it is a valid
-    uri-host[:port].
+    the scheme's default port; L{BadRequest} unless L{validHost}.
     """
-    match = _HOST.fullmatch(value)
-    if match is None:
+    if not validHost(value):
         raise BadRequest(400, "Bad host.")
-    host, port = match.groups()
-    if host.startswith(b"[") and not host.startswith(b"[v"):
-        try:
-            ipaddress.IPv6Address(host[1:-1].decode("ascii"))
-        except ValueError:
-            raise BadRequest(400, "Bad host.") from None
-    if port is not None and port != b"":
-        if len(port) > 5 or int(port) > 65535:
-            raise BadRequest(400, "Bad host.")
-    else:
-        port = _DEFAULT_PORTS.get(scheme, b"")
-    return host.lower(), port.lstrip(b"0") or b"0"
+    host, port = _HOST.fullmatch(value).groups()  # type: ignore[union-attr]
+    return host.lower(), (port or _DEFAULT_PORTS.get(scheme, b"")).lstrip(b"0") or b"0"
 
 
 def _checkHost(values: list[bytes] | None, version: bytes) -> None:

@@ -328,7 +328,7 @@ class ServletChannel(http.HTTPChannel):
             self.ignoreInput()
             return False
         buffer = self._buffer
-        if buffer[:2] == b"\r\n" and not self._blankLineSkipped:
+        if buffer.startswith(b"\r\n") and not self._blankLineSkipped:
             # One empty line before a request line is ignored (RFC 9112 2.2).
             self._blankLineSkipped = True
             buffer = self._buffer = buffer[2:]
@@ -348,23 +348,24 @@ class ServletChannel(http.HTTPChannel):
         self._buffer = buffer[end + 4:]
         self._blankLineSkipped = False
         try:
-            parsed = parseHead(head, self.maxHeaders)
+            self._command, self._path, self._version, fields, length = parseHead(
+                head, self.maxHeaders)
         except BadRequest as e:
             self._refuse(e.status, e.message, head, e.headers)
             return False
         request = self.requestFactory(self, len(self.requests))
         self.requests.append(request)
-        self._command, self._path, self._version = parsed.method, parsed.target, parsed.version
         raw = request.requestHeaders._rawHeaders
-        encode = _nameEncoder.encode
-        for name, value in parsed.fields:
-            key = encode(name)
+        # Names spelt as twisted.web's Headers spells them, its cache first.
+        canonical = _nameEncoder._canonicalHeaderCache.get
+        for name, value in fields:
+            key = canonical(name) or _nameEncoder.encode(name)
             values = raw.get(key)
             if values is None:
                 raw[key] = [value]
             else:
                 values.append(value)
-        length = self.length = parsed.length
+        self.length = length
         if length is None:
             self._transferDecoder = StrictChunkedDecoder(
                 request.handleContentChunk, self._finishRequestBody)
@@ -462,8 +463,33 @@ class ServletChannel(http.HTTPChannel):
         self.rawDataReceived = self.lineReceived = _ignore  # type: ignore[method-assign]
 
     def allContentReceived(self) -> None:
-        if self.requests:
-            super().allContentReceived()
+        # twisted.web's, less its per-request cancel of the idle timer and
+        # new one after the response (two DelayedCalls a request, a tenth
+        # of the hello path): the timer runs on, re-armed while a request
+        # is handled (timeoutConnection) and restarted by requestDone.
+        requests = self.requests
+        if not requests:
+            return
+        command, path, version = self._command, self._path, self._version
+        del self._command, self._path, self._version
+        self.length = 0
+        self._transferDecoder = None
+        self._handlingRequest = True
+        self.setRawMode()  # pipelined bytes wait in twisted.web's buffer
+        requests[-1].requestReceived(command, path, version)
+
+    def requestDone(self, request) -> None:
+        super().requestDone(request)
+        if self.persistent and self.timeOut:
+            self.resetTimeout()  # the idle time starts after the response
+
+    def timeoutConnection(self) -> None:
+        if self._handlingRequest and self.timeOut:
+            # A response in progress is not idleness (the stall timeout
+            # watches a client that does not read it).
+            self.setTimeout(self.timeOut)
+            return
+        super().timeoutConnection()
 
     def checkPersistence(self, request, version) -> bool:
         if self._closing:

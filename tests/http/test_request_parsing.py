@@ -276,6 +276,36 @@ def test_http10_without_keep_alive_closes():
     assert [r.status for r in replies] == [200] and connection.closed
 
 
+# The idle timer across a response.
+
+def test_a_slow_response_is_not_idleness_and_the_idle_time_restarts_after_it():
+    pending = []
+
+    class Later(netsvc.HttpServlet):
+        def processRequest(self):
+            pending.append(self)
+
+        def answer(self):
+            self.sendResponse(200)
+            self.sendHeader("Content-Length", "2")
+            self.endHeaders()
+            self.sendContent("ok")
+            self.endContent()
+
+    daemon = MemoryDaemon({"/": servletServer(Later)},
+                          netsvc.HttpDaemon(8000, idleTimeout=5))
+    connection = daemon.connect()
+    connection.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    daemon.clock.advance(12)  # two idle periods while the servlet works
+    assert not connection.closed and len(pending) == 1
+    pending[0].answer()
+    assert [r.status for r in connection.replies()] == [200]
+    daemon.clock.advance(4.5)
+    assert not connection.closed  # idle for less than 5 s since the answer
+    daemon.clock.advance(1)
+    assert connection.closed
+
+
 # Authorization.
 
 def basic(text: bytes) -> bytes:
@@ -317,8 +347,7 @@ def test_parse_head():
     head = parseHead(b"POST /a?b HTTP/1.1\r\nHost: x\r\nContent-Length:  12 \r\nX:", 10)
     assert head == (b"POST", b"/a?b", b"HTTP/1.1",
                     [(b"Host", b"x"), (b"Content-Length", b"12"), (b"X", b"")], 12)
-    assert parseHead(b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked", 10).length \
-        is None
+    assert parseHead(b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked", 10)[4] is None
     with pytest.raises(BadRequest) as raised:
         parseHead(b"GET / HTTP/1.1\r\nHost: x\r\nX: 1", 1)
     assert raised.value.status == 431
