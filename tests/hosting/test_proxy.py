@@ -150,7 +150,8 @@ def test_unusable_addresses_stop_at_the_nearest_trusted_hop():
     ("X-Forwarded-Host", "shop.example:0"),
     ("X-Forwarded-Host", "x" * 300),
     ("X-Forwarded-Proto", "javascript"),
-    ("X-Forwarded-Proto", "https\x7f"),
+    # ("X-Forwarded-Proto", "https\x7f") never gets here: the head parser
+    # refuses DEL in any field value (400, tests/robustness/framing_cases.py).
     ("X-Forwarded-Port", "99999"),
     ("X-Forwarded-Port", "-1"),
     ("X-Forwarded-Port", "\xb2"),  # a digit to str.isdigit(), not to int()
