@@ -38,6 +38,9 @@ _log = Logger(namespace="netsvc.http")
 DEFAULT_IDLE_TIMEOUT = 60
 #: Seconds stop() lets responses in flight finish.
 DEFAULT_DRAIN_TIMEOUT = 10.0
+#: Seconds a just-accepted or idle connection gets, once a drain began, to
+#: deliver a request that is on its way.
+DEFAULT_DRAIN_GRACE = 0.5
 #: Twisted's own limits on a request head.
 DEFAULT_MAX_HEADER_SIZE = 16384
 DEFAULT_MAX_HEADERS = 500
@@ -77,6 +80,9 @@ class DaemonSite(server.Site):
     #: Peers whose forwarding headers count (netsvc_twisted._http._proxy).
     proxies: TrustedProxies | None = None
     _observer: IHttpObserver | None = None
+    #: Seconds an idle connection may still deliver a request once the
+    #: drain began (see L{drain}).
+    drainGrace = DEFAULT_DRAIN_GRACE
 
     def __init__(
         self, daemon: HttpDaemon, accessLog: AccessLog | None, reactor: Any = None
@@ -181,19 +187,48 @@ class DaemonSite(server.Site):
 
     def drain(self, timeout: float) -> defer.Deferred:
         """
-        Close idle connections now and busy ones once their response is
-        done; after C{timeout} seconds abort the rest.
+        Close connections once their response is done, and after
+        C{timeout} seconds abort the rest.
+
+        A connection with no request in progress is not closed at once:
+        it may have been accepted just before the port stopped listening
+        with its request still on the way (or unread in the socket), and
+        a request that reached us must be answered, not dropped.  Such a
+        connection gets C{drainGrace} seconds to deliver one, answered
+        with C{Connection: close}, and is closed when idle after that.
         """
         connections = self.connections
+        idle = []
         for channel in list(connections):
-            channel.closeWhenIdle()
+            if getattr(channel, "requests", True):
+                # Busy, or HTTP/2, whose GOAWAY names the last stream
+                # served, so a client knows what to send again.
+                channel.closeWhenIdle()
+            else:
+                channel._closing = True  # what arrives is told to close
+                idle.append(channel)
         if not connections:
             return defer.succeed(None)
         drained = self._drained = defer.Deferred()
         reactor = self.reactor
-        deadline = reactor.callLater(timeout, self._abortAll)
-        drained.addBoth(lambda result: (deadline.active() and deadline.cancel(), result)[1])
+        calls = [reactor.callLater(timeout, self._abortAll)]
+        if idle:
+            calls.append(reactor.callLater(
+                min(self.drainGrace, timeout), self._closeIdle, idle))
+
+        def cancel(result: Any) -> Any:
+            for call in calls:
+                if call.active():
+                    call.cancel()
+            return result
+
+        drained.addBoth(cancel)
         return drained
+
+    def _closeIdle(self, channels: list[Any]) -> None:
+        for channel in channels:
+            if channel in self.connections:
+                channel.closeWhenIdle()
 
     def _abortAll(self) -> None:
         if self.connections:

@@ -28,6 +28,15 @@ class Holding(netsvc.HttpServlet):
         Holding.held.append(self)
 
 
+class Hello(netsvc.HttpServlet):
+    def processRequest(self):
+        self.sendResponse(200)
+        self.sendHeader("Content-Length", "5")
+        self.endHeaders()
+        self.sendContent("hello")
+        self.endContent()
+
+
 class Server(netsvc.HttpServer):
     def servlet(self, session):
         return Holding(session)
@@ -43,7 +52,7 @@ def closeIfAsked(connection):
         connection.protocol.connectionLost(Failure(ConnectionDone()))
 
 
-def test_stop_closes_idle_and_waits_for_busy():
+def test_stop_closes_idle_after_the_grace_and_waits_for_busy():
     Holding.held = []
     daemon = MemoryDaemon({"/": Server()})
     idle = daemon.connect()
@@ -51,6 +60,11 @@ def test_stop_closes_idle_and_waits_for_busy():
     busy.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     stopped = []
     daemon.daemon.stop().addCallback(stopped.append)
+    grace = daemon.daemon.site.drainGrace
+    assert grace > 0
+    daemon.clock.advance(grace * 0.99)
+    assert not idle.transport.disconnecting
+    daemon.clock.advance(grace * 0.02)
     assert idle.transport.disconnecting
     closeIfAsked(idle)
     assert not busy.transport.disconnecting and stopped == []
@@ -76,6 +90,40 @@ def test_stop_aborts_after_drain_time():
     assert busy.transport.disconnecting  # abortConnection
     closeIfAsked(busy)
     assert stopped == [None]
+
+
+def test_request_of_a_just_accepted_connection_is_answered_during_the_drain():
+    """
+    The race of a rolling restart: a connection accepted just before the
+    port stopped listening whose request arrives after the drain began.
+    It is answered (Connection: close), not dropped.
+    """
+    daemon = MemoryDaemon.forServlet(Hello)
+    connection = daemon.connect()
+    stopped = []
+    daemon.daemon.stop().addCallback(stopped.append)
+    assert not connection.transport.disconnecting
+    daemon.clock.advance(daemon.daemon.site.drainGrace / 2)
+    connection.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    (reply,) = connection.replies()
+    assert (reply.status, reply.body) == (200, b"hello")
+    assert reply.header("Connection") == "close"
+    assert connection.transport.disconnecting
+    closeIfAsked(connection)
+    assert stopped == [None]
+
+
+def test_grace_is_no_longer_than_the_drain_time():
+    daemon = MemoryDaemon.forServlet(Hello)
+    daemon.daemon.drainTimeout = daemon.daemon.site.drainGrace / 10
+    connection = daemon.connect()
+    stopped = []
+    daemon.daemon.stop().addCallback(stopped.append)
+    daemon.clock.advance(daemon.daemon.drainTimeout)
+    assert connection.transport.disconnecting
+    closeIfAsked(connection)
+    assert stopped == [None]
+    assert not daemon.clock.getDelayedCalls()
 
 
 def test_request_arriving_while_draining_is_told_to_close():
