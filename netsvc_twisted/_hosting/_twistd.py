@@ -35,6 +35,13 @@ from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
 from twisted.python import usage
 
+from netsvc_twisted._hosting import _workers
+from netsvc_twisted._hosting._endpoints import endpointProblem
+from netsvc_twisted._hosting._operations import (
+    OPERATIONS_PARAMETERS,
+    applyOperations,
+    supervisorFor,
+)
 from netsvc_twisted._http._accesslog import AccessLog
 from netsvc_twisted._http._daemon import HttpDaemon, _portOf
 from netsvc_twisted._http._proxy import DEFAULT_FORWARDED_ALLOW_IPS, trustedProxies
@@ -142,12 +149,18 @@ class Options(_DeploymentOptions):
         ["backlog", None, None,
          "Listen queue length of every daemon's endpoints that name none "
          "(default 1024).", int],
-    ]
+    ] + OPERATIONS_PARAMETERS
 
     def __init__(self) -> None:
         super().__init__()
         self["listen"] = []
         self["args"] = ()
+        self.commandLine: list[str] = []
+
+    def parseOptions(self, options: Sequence[str] | None = None) -> None:
+        # Kept as given: it is each worker's command line under --workers.
+        self.commandLine = list(sys.argv[1:] if options is None else options)
+        super().parseOptions(options)
 
     def opt_listen(self, description: str) -> None:
         """Endpoint of the daemon created without a port, HttpDaemon() (repeatable; default tcp:8000); others keep theirs."""  # noqa: E501
@@ -174,11 +187,22 @@ class DaemonService(service.Service):
         self.extraEndpoints: list[str] = []
         self.waiting: list[defer.Deferred] = []
         self.accessLog: AccessLog | None = None
+        #: A worker's L{_workers.SharedSocketReactor}: where it listens.
+        self.listenReactor: Any = None
         self._extraPorts: list[Any] = []
 
     def privilegedStartService(self) -> None:
         super().privilegedStartService()
         daemon = self.daemon
+        saved = daemon._reactor
+        if self.listenReactor is not None:
+            daemon._reactor = self.listenReactor
+        try:
+            self._listen(daemon)
+        finally:
+            daemon._reactor = saved
+
+    def _listen(self, daemon: HttpDaemon) -> None:
         started = _originalStart(daemon)
         result: list[Any] = []
         started.addBoth(lambda value: (result.append(value), value)[1])
@@ -346,20 +370,71 @@ def _assignAccessLog(services: list[DaemonService], path: str | None) -> None:
         site.accessLog = target.accessLog = AccessLog(path, channel)
 
 
-def makeService(options: Options) -> service.MultiService:
+class _WorkerService(service.MultiService):
     """
-    Run the script and return a L{MultiService} of its daemons.
+    A worker's daemons: tells the supervisor once they all listen.
+    """
+
+    def __init__(self, link: _workers.SupervisorLink) -> None:
+        super().__init__()
+        self.link = link
+
+    def startService(self) -> None:
+        super().startService()
+        from twisted.internet import reactor
+
+        drain = max((child.daemon.drainTimeout for child in self), default=0.0)
+        self.link.ready(drain)
+        self.link.watch(reactor)
+        _workers.exitCleanlyAfterDrain(reactor)
+
+
+def _checkEndpoints(services: list[DaemonService], listen: list[str], path: str) -> None:
+    """
+    Every endpoint string, before anything listens: one line for the
+    first bad one.
+    """
+    from twisted.internet import reactor
+
+    for description in listen:
+        problem = endpointProblem(reactor, description)
+        if problem:
+            raise _fail(f"twistd netsvc: --listen {description}: {problem}")
+    for target in services:
+        daemon = target.daemon
+        problem = endpointProblem(reactor, daemon._description)
+        if problem:
+            raise _fail(f"twistd netsvc: {path}: {daemon!r}: {problem}")
+
+
+def makeService(options: Options) -> service.Service:
+    """
+    Run the script and return a L{MultiService} of its daemons, or under
+    C{--workers} the supervisor that runs it in worker processes.
     """
     path = options["config"]
+    link = _workers.SupervisorLink.fromEnvironment()
+    if options["workers"] is not None and link is None:
+        if not os.path.isfile(path):
+            raise _fail(f"twistd netsvc: {path}: no such file")
+        _checkEndpoints([], options["listen"], path)
+        return supervisorFor(options, options.commandLine)
+    _checkEndpoints([], options["listen"], path)
     services = runScript(path, options["args"])
     _assignEndpoints(services, options["listen"], path)
+    _checkEndpoints(services, [], path)
     _assignAccessLog(services, options["access-log"])
     _assignDeployment(services, options)
     if options["backlog"] is not None:
         for child in services:
             child.daemon.backlog = options["backlog"]
-    top = service.MultiService()
+    applyOperations(services, options)
+    top = service.MultiService() if link is None else _WorkerService(link)
     for child in services:
+        if link is not None:
+            from twisted.internet import reactor
+
+            child.listenReactor = _workers.SharedSocketReactor(reactor, link)
         child.setServiceParent(top)
     if not services:
         _log.warn("{script} created no HttpDaemon", script=path)

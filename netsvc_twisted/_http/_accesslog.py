@@ -1,16 +1,21 @@
 # -*- test-case-name: tests.http.test_accesslog -*-
 """
-The request log: Apache combined format, one line per response, through
-twisted.logger (namespace C{netsvc.http.access}) or to a file.
+The request log: one line per response, in Apache combined format or as
+a JSON object with the same fields, through twisted.logger (namespace
+C{netsvc.http.access}) or to a file.
 
 OSE's log had a zone name and counted header bytes; this one is plain
-combined format with a numeric offset so standard tools read it.
+combined format with a numeric offset so standard tools read it.  Lines
+are written whole (several at a time), so worker processes may append to
+one file.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any
 
 from twisted.logger import Logger
@@ -138,6 +143,32 @@ def _format(entry: tuple[Any, ...]) -> bytes:
     )
 
 
+def _text(raw: bytes | None) -> str | None:
+    # JSON escapes what could forge a line or reach a terminal.
+    return raw.decode("utf-8", "backslashreplace") if raw else None
+
+
+def _jsonFormat(entry: tuple[Any, ...]) -> bytes:
+    host, user, now, method, uri, version, code, length, referer, agent = entry
+    stamp = datetime.fromtimestamp(now, timezone.utc).astimezone()
+    return json.dumps({
+        "host": host.decode("ascii"),
+        "user": user or None,
+        "time": stamp.isoformat(timespec="milliseconds"),
+        "method": _text(method),
+        "uri": _text(uri),
+        "protocol": _text(version),
+        "status": code,
+        "bytes": length or 0,
+        "referer": _text(referer[0]) if referer else None,
+        "user_agent": _text(agent[0]) if agent else None,
+    }).encode("ascii") + b"\n"
+
+
+#: Line formats by name (C{twistd netsvc --access-log-format}).
+LOG_FORMATS = {"combined": _format, "json": _jsonFormat}
+
+
 class AccessLog:
     """
     Where request lines go.  With a file, to the file only: written
@@ -152,12 +183,27 @@ class AccessLog:
     #: Requests whose lines are formatted and written together.
     batch = 256
 
-    def __init__(self, path: str | None = None, channel: str | None = None) -> None:
+    def __init__(
+        self, path: str | None = None, channel: str | None = None, format: str = "combined"
+    ) -> None:
+        self.format = format
         self._file: IO[bytes] | None = open(path, "ab") if path else None
         self._channel = channel
         self._flushCall: Any = None
         self._pending: list[tuple[Any, ...]] = []
         self._batching = self._file is not None and channel is None
+
+    @property
+    def format(self) -> str:
+        """C{"combined"} or C{"json"}: what a line looks like."""
+        return self._formatName
+
+    @format.setter
+    def format(self, name: str) -> None:
+        if getattr(self, "_pending", None):
+            self._writePending()  # in the format they were noted for
+        self._line = LOG_FORMATS[name]
+        self._formatName = name
 
     @classmethod
     def fromEnvironment(cls, path: str | None = None) -> AccessLog | None:
@@ -177,8 +223,8 @@ class AccessLog:
             if self._flushCall is None:
                 self._flushCall = getReactor().callLater(self.flushDelay, self.flush)
             return
-        line = combinedLine(request)
-        text = line[:-1].decode("ascii")  # _field() left nothing else
+        line = self._line(_entry(request))
+        text = line[:-1].decode("ascii")  # _field() and JSON left nothing else
         if self._file is not None:
             self._writePending()
             self._file.write(line)
@@ -190,7 +236,8 @@ class AccessLog:
     def _writePending(self) -> None:
         pending, self._pending = self._pending, []
         if pending and self._file is not None:
-            self._file.write(b"".join([_format(entry) for entry in pending]))
+            line = self._line
+            self._file.write(b"".join([line(entry) for entry in pending]))
 
     def flush(self) -> None:
         call, self._flushCall = self._flushCall, None
