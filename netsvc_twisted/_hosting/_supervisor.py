@@ -250,9 +250,8 @@ class Supervisor(service.Service):
         d = defer.gatherResults([w.ended for w in everyone if not w.ended.called])
         return d.addBoth(self._stopped)
 
-    def _stopped(self, result: Any) -> None:
-        for port in self._ports.values():
-            port.stopListening()
+    def _stopped(self, result: Any) -> defer.Deferred:
+        ports = [defer.maybeDeferred(port.stopListening) for port in self._ports.values()]
         self._ports.clear()
         if self._metricsDir is not None:
             shutil.rmtree(self._metricsDir, ignore_errors=True)
@@ -261,6 +260,8 @@ class Supervisor(service.Service):
         # drained its workers has done what it was asked and exits 0.
         if self.failed is None and hasattr(self.reactor, "_exitSignal"):
             self.reactor._exitSignal = None
+        # Closed, and a Unix socket's file removed, before the reactor ends.
+        return defer.gatherResults(ports, consumeErrors=True)
 
     # Workers.
 

@@ -203,8 +203,10 @@ class SharedSocketReactor:
             listening = self._reactor.adoptStreamPort(fd, family, factory)
         finally:
             os.close(fd)
-        # Twisted unlinks the socket file when a port it adopted stops;
-        # this file is the supervisor's and the other workers' still.
+        # When a Unix port it adopted stops, Twisted shuts the socket down
+        # and unlinks its file (it does neither for TCP): both are still
+        # the supervisor's and the other workers'.
+        listening._shouldShutdown = False
         listening._bindPath = b"\0"
         return _acceptOneAtATime(listening)
 

@@ -11,6 +11,7 @@ import http.client
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -55,15 +56,16 @@ class Supervised:
     go to its PID only.
     """
 
-    def __init__(self, tmp_path: Path, workers: int = 2, *extra: str) -> None:
+    def __init__(self, tmp_path: Path, workers: int = 2, *extra: str,
+                 listen: str = "tcp:0:interface=127.0.0.1") -> None:
         self.log = tmp_path / "twistd.log"
         self.child = subprocess.Popen(
             [*twistd(), "-n", "--pidfile=", f"--logfile={self.log}", "netsvc",
-             "--workers", str(workers), "--config", str(APP),
-             "--listen", "tcp:0:interface=127.0.0.1", *extra],
+             "--workers", str(workers), "--config", str(APP), "--listen", listen, *extra],
             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        self.port = int(self.waitFor(r"HttpDaemon listening on .*port=(\d+)").group(1))
+        listening = self.waitFor(r"HttpDaemon listening on .*port=(\d+)|HttpDaemon listening")
+        self.port = int(listening.group(1)) if listening.group(1) else None
 
     def text(self) -> str:
         return self.log.read_text() if self.log.exists() else ""
@@ -107,8 +109,8 @@ class Supervised:
 def supervised(tmp_path):
     running: list[Supervised] = []
 
-    def start(workers: int = 2, *extra: str) -> Supervised:
-        running.append(Supervised(tmp_path, workers, *extra))
+    def start(workers: int = 2, *extra: str, **kwargs) -> Supervised:
+        running.append(Supervised(tmp_path, workers, *extra, **kwargs))
         return running[-1]
 
     yield start
@@ -245,3 +247,51 @@ def test_a_script_that_cannot_start_stops_the_supervisor_with_one_line(tmp_path)
     log = (tmp_path / "twistd.log").read_text()
     assert "worker 0 could not start (exit status 1)" in log
     assert not re.search(r"worker [12]", log)  # one worker tried, not three
+
+
+def test_workers_stop_when_the_supervisor_is_killed(supervised):
+    run = supervised(2)
+    run.waitFor(r"worker \d \(pid \d+\) is ready", count=2)
+    workers = run.readyPids()
+    run.child.kill()
+    run.child.wait(timeout=DEADLINE)
+
+    def gone(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                return stat.read().rpartition(")")[2].split()[0] == "Z"
+        except FileNotFoundError:
+            return True
+
+    waitUntil(lambda: all(gone(pid) for pid in workers), "the orphaned workers stop")
+
+
+def unixGet(path: Path) -> tuple[int, int]:
+    with socket.socket(socket.AF_UNIX) as client:
+        client.settimeout(20)
+        client.connect(str(path))
+        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        reply = b""
+        while chunk := client.recv(65536):
+            reply += chunk
+    status = int(reply.split(b" ", 2)[1])
+    pid = int(re.search(rb"X-Worker-Pid: (\d+)", reply, re.I).group(1))
+    return status, pid
+
+
+def test_a_unix_socket_is_shared_and_outlives_a_reload(tmp_path, supervised):
+    path = tmp_path / "app.sock"
+    run = supervised(2, listen=f"unix:{path}")
+    run.waitFor(r"worker \d \(pid \d+\) is ready", count=2)
+    old = set(run.readyPids())
+    with ThreadPoolExecutor(10) as pool:
+        results = list(pool.map(lambda _: unixGet(path), range(100)))
+    assert {status for status, _ in results} == {200}
+    assert {pid for _, pid in results} == old
+    run.child.send_signal(signal.SIGHUP)
+    waitUntil(lambda: all(run.ended(pid) for pid in old), "the old workers ended")
+    # The old workers closed their copies: the file is still there.
+    status, pid = unixGet(path)
+    assert status == 200 and pid not in old
+    assert run.stop() == (0, "")
+    assert not path.exists()  # the supervisor's port removed it
