@@ -11,6 +11,7 @@ import os
 import re
 from typing import Any
 
+from twisted.internet.abstract import isIPAddress, isIPv6Address
 from twisted.internet.endpoints import serverFromString
 
 #: What a good endpoint looks like, in every message.
@@ -29,13 +30,17 @@ def endpointProblem(reactor: Any, description: str) -> str | None:
     return None
 
 
+def _isHost(text: str) -> bool:
+    return isIPAddress(text) or isIPv6Address(text) or "." in text or text == "localhost"
+
+
 def _explain(description: str, error: Exception) -> str:
     kind, _, rest = description.partition(":")
     text = str(error)
     if description.isdigit():
         return f"a bare port is not an endpoint: write tcp:{description}"
     hostPort = re.fullmatch(r"\[?([^\[\]]*?)\]?:(\d+)", description)
-    if text.startswith("Unknown endpoint type") and hostPort:
+    if text.startswith("Unknown endpoint type") and hostPort and _isHost(hostPort.group(1)):
         host, port = hostPort.groups()
         return f"write tcp:{port}:interface={host}" if ":" not in host else (
             f"write tcp6:{port}:interface={host}")

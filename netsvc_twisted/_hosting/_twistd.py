@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
@@ -37,6 +36,12 @@ from twisted.python import usage
 
 from netsvc_twisted._hosting import _workers
 from netsvc_twisted._hosting._endpoints import endpointProblem
+from netsvc_twisted._hosting._failures import (
+    describe,
+    fullStatusMessages,
+    optionAfterArguments,
+    printTraceback,
+)
 from netsvc_twisted._hosting._operations import (
     OPERATIONS_PARAMETERS,
     applyOperations,
@@ -150,6 +155,9 @@ class Options(_DeploymentOptions):
          "Listen queue length of every daemon's endpoints that name none "
          "(default 1024).", int],
     ] + OPERATIONS_PARAMETERS
+    optFlags = [
+        ["traceback", None, "Show the whole traceback of an error in the script."],
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -167,6 +175,13 @@ class Options(_DeploymentOptions):
         self["listen"].append(description)
 
     def parseArgs(self, *args: str) -> None:
+        misplaced = optionAfterArguments(self, self.commandLine, args)
+        if misplaced:
+            raise _fail(
+                f"twistd netsvc: {misplaced} comes after the script's arguments "
+                f"({' '.join(args[:args.index(misplaced)])}): put it before them, or "
+                f"write -- before the arguments to give it to the script"
+            )
         self["args"] = args
 
     def postOptions(self) -> None:
@@ -292,21 +307,6 @@ class _Adopter:
             Dispatcher.run = originalRun  # type: ignore[method-assign]
 
 
-def _describe(exc: BaseException, path: str) -> str:
-    """
-    One line: where in the script it failed and why.
-    """
-    if isinstance(exc, SyntaxError):
-        return f"{exc.filename or path}:{exc.lineno}: {type(exc).__name__}: {exc.msg}"
-    where = path
-    script = os.path.abspath(path)
-    for frame, lineno in traceback.walk_tb(exc.__traceback__):
-        if os.path.abspath(frame.f_code.co_filename) == script:
-            where = f"{path}:{lineno}"
-    text = str(exc)
-    return f"{where}: {type(exc).__name__}" + (f": {text}" if text else "")
-
-
 @contextmanager
 def _scriptArguments(path: str, args: Sequence[str]) -> Iterator[None]:
     saved = sys.argv
@@ -317,10 +317,13 @@ def _scriptArguments(path: str, args: Sequence[str]) -> Iterator[None]:
         sys.argv = saved
 
 
-def runScript(path: str, args: Sequence[str] = ()) -> list[DaemonService]:
+def runScript(
+    path: str, args: Sequence[str] = (), showTraceback: bool = False
+) -> list[DaemonService]:
     """
     Run the script at C{path} as C{__main__}; return a service per daemon
-    it created or started.  Failures become one-line L{ScriptError}s.
+    it created or started.  Failures become one-line L{ScriptError}s,
+    after the whole traceback if C{showTraceback}.
     """
     import runpy
 
@@ -338,7 +341,9 @@ def runScript(path: str, args: Sequence[str] = ()) -> list[DaemonService]:
             raise
         raise _fail(f"twistd netsvc: {path}: the script exited with {exc.code!r}") from None
     except BaseException as exc:
-        raise _fail(f"twistd netsvc: {_describe(exc, path)}") from None
+        if showTraceback:
+            printTraceback(exc)
+        raise _fail(f"twistd netsvc: {describe(exc, path)}") from None
     return list(adopter.services.values())
 
 
@@ -413,6 +418,7 @@ def makeService(options: Options) -> service.Service:
     C{--workers} the supervisor that runs it in worker processes.
     """
     path = options["config"]
+    fullStatusMessages()
     link = _workers.SupervisorLink.fromEnvironment()
     if options["workers"] is not None and link is None:
         if not os.path.isfile(path):
@@ -420,7 +426,9 @@ def makeService(options: Options) -> service.Service:
         _checkEndpoints([], options["listen"], path)
         return supervisorFor(options, options.commandLine)
     _checkEndpoints([], options["listen"], path)
-    services = runScript(path, options["args"])
+    services = runScript(path, options["args"], options["traceback"])
+    if not services:
+        _nothingToRun(path)
     _assignEndpoints(services, options["listen"], path)
     _checkEndpoints(services, [], path)
     _assignAccessLog(services, options["access-log"])
@@ -436,7 +444,22 @@ def makeService(options: Options) -> service.Service:
 
             child.listenReactor = _workers.SharedSocketReactor(reactor, link)
         child.setServiceParent(top)
-    if not services:
-        _log.warn("{script} created no HttpDaemon", script=path)
     return top
+
+
+def _nothingToRun(path: str) -> None:
+    """
+    A script that creates no daemon and schedules nothing would run for
+    ever doing nothing: say so.  One that scheduled work (an event-system
+    program that stops twistd itself) only gets a warning.
+    """
+    from twisted.internet import reactor
+
+    if not reactor.getDelayedCalls():
+        raise _fail(
+            f"twistd netsvc: {path}: the script created no HttpDaemon, so there "
+            f"is nothing to serve: e.g. daemon = netsvc.HttpDaemon(); "
+            f"daemon.attach('/', server)"
+        )
+    _log.warn("{script} created no HttpDaemon", script=path)
 

@@ -193,6 +193,88 @@ def test_listen_without_a_portless_daemon_is_refused(tmp_path):
     assert "hello.py: --listen applies to the one daemon created without a port" in lines[0]
 
 
+@pytest.mark.parametrize("listen, expected", [
+    ("8080", "--listen 8080: a bare port is not an endpoint: write tcp:8080"),
+    ("127.0.0.1:8080", "--listen 127.0.0.1:8080: write tcp:8080:interface=127.0.0.1"),
+    ("tcpp:80", "--listen tcpp:80: unknown endpoint type 'tcpp' (tcp, tcp6, ssl, unix, "
+                "systemd, ...): e.g. tcp:8080:interface=127.0.0.1"),
+    ("tcp:80:interfac=x", "--listen tcp:80:interfac=x: tcp has no option 'interfac': "
+                          "e.g. tcp:8080:interface=127.0.0.1"),
+])
+def test_bad_listen_is_one_line_with_a_good_example(tmp_path, listen, expected):
+    code, lines = failing(tmp_path, "--config", str(EXAMPLES / "twistd_app.py"),
+                          "--listen", listen)
+    assert code == 1 and lines == ["twistd netsvc: " + expected]
+
+
+def test_bad_endpoint_in_the_script_is_one_line(tmp_path):
+    (tmp_path / "app.py").write_text(
+        "import netsvc_twisted as netsvc\nnetsvc.HttpDaemon('tcpp:80')\n")
+    code, lines = failing(tmp_path, "--config", "app.py")
+    assert code == 1 and lines == [
+        "twistd netsvc: app.py: <HttpDaemon 'tcpp:80'>: unknown endpoint type 'tcpp' "
+        "(tcp, tcp6, ssl, unix, systemd, ...): e.g. tcp:8080:interface=127.0.0.1"]
+
+
+def test_a_script_that_creates_no_daemon_is_an_error(tmp_path):
+    (tmp_path / "nothing.py").write_text("import netsvc_twisted\nx = 1\n")
+    code, lines = failing(tmp_path, "--config", "nothing.py")
+    assert code == 1 and len(lines) == 1
+    assert lines[0].startswith("twistd netsvc: nothing.py: the script created no HttpDaemon")
+
+
+def test_an_option_after_the_script_arguments_is_refused(tmp_path):
+    code, lines = failing(tmp_path, "--config", str(EXAMPLES / "hello.py"), "8080",
+                          "--listen", "tcp:0")
+    assert code == 1 and lines == [
+        "twistd netsvc: --listen comes after the script's arguments (8080): put it "
+        "before them, or write -- before the arguments to give it to the script"]
+
+
+def test_after_a_double_dash_everything_is_the_script_s(tmp_path):
+    (tmp_path / "argv.py").write_text(
+        "import sys\nsys.exit('argv ' + ' '.join(sys.argv[1:]))\n")
+    code, lines = failing(tmp_path, "--config", "argv.py", "--", "1", "--listen", "x")
+    assert code == 1
+    assert lines == ["twistd netsvc: argv.py: the script exited with 'argv 1 --listen x'"]
+
+
+def test_error_names_the_innermost_frame_and_traceback_shows_it_all(tmp_path):
+    (tmp_path / "helper.py").write_text("def boom():\n    return {}['x']\n")
+    (tmp_path / "app.py").write_text("import helper\n\nhelper.boom()\n")
+    code, lines = failing(tmp_path, "--config", "app.py")
+    assert code == 1 and lines == [
+        "twistd netsvc: helper.py:2: KeyError: 'x' (from app.py:3)"]
+    code, lines = failing(tmp_path, "--traceback", "--config", "app.py")
+    assert code == 1 and lines[0] == "Traceback (most recent call last):"
+    text = "\n".join(lines)
+    assert 'app.py", line 3, in <module>' in text and 'helper.py", line 2, in boom' in text
+    assert lines[-2:] == ["KeyError: 'x'",
+                          "twistd netsvc: helper.py:2: KeyError: 'x' (from app.py:3)"]
+
+
+def test_daemonised_failure_message_is_whole(tmp_path):
+    """
+    Without -n twistd forks and its parent reports the child's failure; it
+    used to read 100 bytes of it, cutting the message mid-word.
+    """
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        child = subprocess.run(
+            [*twistd(), f"--pidfile={tmp_path / 'twistd.pid'}",
+             f"--logfile={tmp_path / 'twistd.log'}", "netsvc",
+             "--config", str(EXAMPLES / "twistd_app.py"),
+             "--listen", f"tcp:{port}:interface=127.0.0.1"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert child.returncode == 1
+    first, *rest = child.stderr.splitlines()
+    assert first.startswith("twistd netsvc: ") and "twistd_app.py" in first
+    assert first.endswith("[Errno 98] Address already in use.")
+    assert rest == ["(see the log file for more)"]
+
+
 # Discovery from real installs, each in its own fresh venv.
 
 def pip(venv: Path, *args: str) -> None:
