@@ -239,10 +239,7 @@ class Supervisor(service.Service):
         super().stopService()
         self.stopping = True
         signal.signal(signal.SIGHUP, signal.SIG_DFL)
-        for call in self._restarts.values():
-            if call.active():
-                call.cancel()
-        self._restarts.clear()
+        self._cancelRestarts()
         everyone = list(self.workers.values()) + list((self.rolling or {}).values())
         self.rolling = None
         for worker in everyone:
@@ -309,6 +306,7 @@ class Supervisor(service.Service):
                 self.workers[slot] = self._spawn(slot)
         rolling = self.rolling
         if rolling is not None and all(w.ready for w in rolling.values()):
+            self._cancelRestarts()  # the new set has every slot
             old, self.workers, self.rolling = self.workers, rolling, None
             _log.info("reload: {count} new worker(s) ready, draining the old ones",
                       count=len(rolling))
@@ -342,6 +340,12 @@ class Supervisor(service.Service):
         delay = 0.0 if failures == 0 else min(BACKOFF_FIRST * 2 ** (failures - 1), BACKOFF_LAST)
         _log.info("restarting worker {id} in {delay:.1f} s", id=slot, delay=delay)
         self._restarts[slot] = self.reactor.callLater(delay, self._respawn, slot)
+
+    def _cancelRestarts(self) -> None:
+        for call in self._restarts.values():
+            if call.active():
+                call.cancel()
+        self._restarts.clear()
 
     def _respawn(self, slot: int) -> None:
         del self._restarts[slot]
@@ -377,8 +381,8 @@ class Supervisor(service.Service):
         """
         if self.stopping:
             return
-        if self.rolling is not None:
-            _log.warn("reload: already reloading, SIGHUP ignored")
+        if self.rolling is not None or not self.everReady:
+            _log.warn("reload: still starting, SIGHUP ignored")
             return
         self.generation += 1
         _log.info("reload: starting {count} new worker(s)", count=self.count)

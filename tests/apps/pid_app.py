@@ -5,12 +5,17 @@ GET /       -> 200, body "<pid>", headers X-Worker-Pid, X-Worker-Id and
                X-Metrics-Dir (the worker's environment)
 GET /slow   -> 200, PARTS parts of "part N\n" one every DELAY seconds (a
                slow download still in flight when a drain begins)
-Created without a port: twistd netsvc --listen gives its endpoint.
+Created without a port: twistd netsvc --listen gives its endpoint.  When
+the file named by PID_APP_FAIL_IF exists, the script fails to start (a
+broken deployment for a reload to meet).
 """
 
 import os
 
 import netsvc_twisted as netsvc
+
+if os.path.exists(os.environ.get("PID_APP_FAIL_IF", "/nonexistent/")):
+    raise SystemExit("pid_app: failing as asked")
 
 PARTS = 20
 DELAY = 0.1

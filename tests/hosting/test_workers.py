@@ -57,12 +57,13 @@ class Supervised:
     """
 
     def __init__(self, tmp_path: Path, workers: int = 2, *extra: str,
-                 listen: str = "tcp:0:interface=127.0.0.1") -> None:
+                 listen: str = "tcp:0:interface=127.0.0.1", env: dict | None = None) -> None:
         self.log = tmp_path / "twistd.log"
         self.child = subprocess.Popen(
             [*twistd(), "-n", "--pidfile=", f"--logfile={self.log}", "netsvc",
              "--workers", str(workers), "--config", str(APP), "--listen", listen, *extra],
             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **(env or {})},
         )
         listening = self.waitFor(r"HttpDaemon listening on .*port=(\d+)|HttpDaemon listening")
         self.port = int(listening.group(1)) if listening.group(1) else None
@@ -247,6 +248,31 @@ def test_a_script_that_cannot_start_stops_the_supervisor_with_one_line(tmp_path)
     log = (tmp_path / "twistd.log").read_text()
     assert "worker 0 could not start (exit status 1)" in log
     assert not re.search(r"worker [12]", log)  # one worker tried, not three
+
+
+def test_a_reload_that_cannot_start_leaves_the_old_workers_serving(tmp_path, supervised):
+    broken = tmp_path / "broken"
+    run = supervised(2, env={"PID_APP_FAIL_IF": str(broken)})
+    run.waitFor(r"worker \d \(pid \d+\) is ready", count=2)
+    old = set(run.readyPids())
+    broken.touch()  # the new code is broken
+    run.child.send_signal(signal.SIGHUP)
+    run.waitFor(r"reload abandoned: new worker \d exit status 1 before it was ready")
+    waitUntil(lambda: len(re.findall(r"ended:", run.text())) >= 2, "the new workers are gone")
+    with ThreadPoolExecutor(10) as pool:
+        results = list(pool.map(lambda _: fetch(run.port), range(50)))
+    assert {status for status, *_ in results} == {200}
+    assert {pid for _, pid, *_ in results} <= old
+    assert not any(run.ended(pid) for pid in old)
+    broken.unlink()  # fixed: the next reload goes through
+    run.child.send_signal(signal.SIGHUP)
+    waitUntil(lambda: all(run.ended(pid) for pid in old), "the old workers ended")
+    assert fetch(run.port)[1] not in old
+    code, err = run.stop()
+    assert code == 0
+    # The failed workers' own one line, passed on to the operator.
+    assert set(err.splitlines()) == {
+        f"twistd netsvc: {APP}: the script exited with 'pid_app: failing as asked'"}
 
 
 def test_workers_stop_when_the_supervisor_is_killed(supervised):
