@@ -17,9 +17,13 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from test_twistd_plugin import twistd
+from twisted.internet.testing import MemoryReactorClock
+
+from netsvc_twisted._hosting import _supervisor
 
 APP = Path(__file__).resolve().parent.parent / "apps" / "pid_app.py"
 #: Seconds any one condition may take to come true.
@@ -321,3 +325,16 @@ def test_a_unix_socket_is_shared_and_outlives_a_reload(tmp_path, supervised):
     assert status == 200 and pid not in old
     assert run.stop() == (0, "")
     assert not path.exists()  # the supervisor's port removed it
+
+
+def test_restart_back_off_doubles_and_resets_once_a_worker_lived():
+    """The policy alone, on a memory clock: no process is started."""
+    clock = MemoryReactorClock()
+    supervisor = _supervisor.Supervisor(1, [], 1.0, reactor=clock)
+    delays = []
+    for age in (1, 1, 1, 1, 1, 1, 1, 1, 1, _supervisor.STABLE + 1, 1):
+        supervisor._restart(SimpleNamespace(slot=0, started=time.monotonic() - age))
+        call = supervisor._restarts.pop(0)
+        delays.append(round(call.getTime() - clock.seconds(), 3))
+        call.cancel()
+    assert delays == [0.0, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 10.0, 0.0, 0.1]
