@@ -43,6 +43,8 @@ BACKOFF_FIRST, BACKOFF_LAST, STABLE = 0.1, 10.0, 10.0
 KILL_GRACE = 5.0
 #: How long a worker may take to start before it counts as failed.
 START_TIMEOUT = 60.0
+#: Bytes of a worker's output line kept while waiting for its newline.
+MAX_LINE = 1 << 16
 
 
 def cpuCount() -> int:
@@ -93,10 +95,9 @@ class WorkerProcess(protocol.ProcessProtocol):
     One worker: its process, its control socket, its log relay.
     """
 
-    def __init__(self, supervisor: Supervisor, slot: int, generation: int) -> None:
+    def __init__(self, supervisor: Supervisor, slot: int) -> None:
         self.supervisor = supervisor
         self.slot = slot
-        self.generation = generation
         self.pid: int | None = None
         self.ready = False
         self.retired = False
@@ -113,7 +114,11 @@ class WorkerProcess(protocol.ProcessProtocol):
 
     def childDataReceived(self, fd: int, data: bytes) -> None:
         lines = (self._buffers.get(fd, b"") + data).split(b"\n")
-        self._buffers[fd] = lines.pop()
+        rest = lines.pop()
+        if len(rest) > MAX_LINE:  # no newline in sight: pass it on anyway
+            lines.append(rest)
+            rest = b""
+        self._buffers[fd] = rest
         for line in lines:
             self._relay(fd, line)
 
@@ -152,6 +157,8 @@ class WorkerProcess(protocol.ProcessProtocol):
 
     def terminate(self) -> None:
         """SIGTERM for a graceful drain; SIGKILL if it outlives it."""
+        if self.ended.called:
+            return
         self.retired = True
         self._signal("TERM")
         if self._killCall is None:
@@ -208,7 +215,6 @@ class Supervisor(service.Service):
         self.argv = argv
         self.drainTimeout = drainTimeout
         self.workers: dict[int, WorkerProcess] = {}
-        self.generation = 0
         self.rolling: dict[int, WorkerProcess] | None = None
         self.stopping = False
         self.everReady = False
@@ -275,7 +281,7 @@ class Supervisor(service.Service):
         return env
 
     def _spawn(self, slot: int) -> WorkerProcess:
-        worker = WorkerProcess(self, slot, self.generation)
+        worker = WorkerProcess(self, slot)
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         fds = self._forwarded[0] if self._forwarded else []
         controlFd = 3 + len(fds)
@@ -382,9 +388,8 @@ class Supervisor(service.Service):
         if self.stopping:
             return
         if self.rolling is not None or not self.everReady:
-            _log.warn("reload: still starting, SIGHUP ignored")
+            _log.warn("reload: a start or a reload is under way, SIGHUP ignored")
             return
-        self.generation += 1
         _log.info("reload: starting {count} new worker(s)", count=self.count)
         self.rolling = {}
         for slot in range(self.count):
