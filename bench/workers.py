@@ -135,6 +135,8 @@ def main():
     parser.add_argument("--server-cpus", default=",".join(map(str, sorted(cpus))))
     args = parser.parse_args()
     args.seconds = max(1, min(args.seconds, 30))
+    # SIGTERM ends the servers too (by the finally below), as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ensureTools()
     work = tempfile.mkdtemp(prefix="bench-workers-")
     report = os.path.join(work, "report.lua")
