@@ -36,9 +36,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from support import selfSignedCertificate
 
-#: twistd worker processes behind nginx (1: the single-process server;
-#: the lead switches this to 2 once --workers lands).
-WORKERS = 1
+#: twistd worker processes behind nginx (1 runs the single-process server).
+WORKERS = 2
 CLIENT = "127.0.0.2"
 TIMEOUT = 20
 SIZE = 64 << 20
@@ -220,6 +219,11 @@ class Twistd:
         )
         # /healthz answers once the reactor runs (ports are bound before).
         waitUntil(lambda: healthy(metrics), "twistd's /healthz", self.child, self.log)
+        if WORKERS > 1:
+            # One worker answering is not all of them started: the memory
+            # baseline must not include a worker still importing.
+            waitUntil(lambda: self.log.read_text().count(" is ready") >= WORKERS,
+                      "every worker ready", self.child, self.log)
 
     def rss(self) -> int:
         """Resident bytes of the server's processes (the workers' too)."""
