@@ -222,7 +222,9 @@ class FileServlet(HttpServlet):
             assert self._file is not None
             start = segment.first + self._offset
             left = segment.last + 1 - start
-            if self._sendfile and left > BLOCK_SIZE:
+            # Small ranges are cheaper read and written; a range begun by
+            # sendfile() ends by it, whatever a short send left over.
+            if self._sendfile and (left > BLOCK_SIZE or self._offset):
                 sent = self._sendSlice(start, min(left, SENDFILE_SLICE))
                 if sent is not None:
                     self._advance(segment, sent)

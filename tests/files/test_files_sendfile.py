@@ -85,6 +85,20 @@ async def test_whole_file_goes_by_sendfile(daemons, bigfile, sendfiles):
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_short_tail_still_goes_by_sendfile(daemons, tmp_path, sendfiles):
+    """A range begun by sendfile() ends by it, even when what is left
+    after a slice is smaller than the read path's block."""
+    from netsvc_twisted._files._servlet import SENDFILE_SLICE
+
+    path = tmp_path / "tail.bin"
+    path.write_bytes(os.urandom(SENDFILE_SLICE + 1000))
+    port = await serve(daemons, OneFile(path))
+    reply = await fetch(port)
+    assert reply.body == path.read_bytes()
+    assert sentRanges(sendfiles) == [(0, SENDFILE_SLICE + 1000)]
+
+
+@pytest_twisted.ensureDeferred
 async def test_single_and_multiple_ranges(daemons, bigfile, sendfiles):
     data = bigfile.read_bytes()
     port = await serve(daemons, OneFile(bigfile))
