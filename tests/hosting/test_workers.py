@@ -142,6 +142,37 @@ def test_two_workers_answer_on_one_port_and_sigterm_exits_0(supervised):
     assert all(run.ended(pid) == "exit status 0" for pid in workers), run.text()
 
 
+def test_metrics_add_up_across_workers(supervised):
+    """Every worker counts into one multiprocess directory, and any worker
+    answering the shared --metrics-listen port reports the total."""
+    from prometheus_client.parser import text_string_to_metric_families
+    from test_twistd_plugin import freePort
+
+    metricsPort = freePort()
+    run = supervised(2, "--metrics-listen", f"tcp:{metricsPort}:interface=127.0.0.1")
+    run.waitFor(r"worker \d \(pid \d+\) is ready", count=2)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: fetch(run.port), range(60)))
+    assert {pid for _, pid, *_ in results} == set(run.readyPids())
+
+    def served():
+        connection = http.client.HTTPConnection("127.0.0.1", metricsPort, timeout=20)
+        try:
+            connection.request("GET", "/metrics")
+            text = connection.getresponse().read().decode()
+        finally:
+            connection.close()
+        return sum(sample.value for family in text_string_to_metric_families(text)
+                   for sample in family.samples
+                   if sample.name == "netsvc_http_requests_total"
+                   and sample.labels.get("status") == "200")
+
+    # Several scrapes, whichever worker takes each: the same total.
+    assert waitUntil(lambda: served() == 60, "60 requests counted")
+    assert [served() for _ in range(4)] == [60] * 4
+    assert run.stop() == (0, "")
+
+
 def test_a_killed_worker_is_replaced_and_the_other_serves_on(supervised):
     run = supervised(2)
     run.waitFor(r"worker \d \(pid \d+\) is ready", count=2)
