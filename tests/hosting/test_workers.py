@@ -250,17 +250,36 @@ def test_sighup_replaces_every_worker_without_a_failed_request(supervised):
     assert run.stop() == (0, "")
 
 
+def healthz(port: int) -> int | None:
+    """The status of GET /healthz, or None when nothing answers."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status
+    except OSError:
+        return None
+    finally:
+        connection.close()
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_stop_lets_a_slow_download_finish_within_the_drain_timeout(supervised, signum):
-    run = supervised(2, "--drain-timeout", "10")
+    from test_twistd_plugin import freePort
+
+    metricsPort = freePort()
+    run = supervised(2, "--drain-timeout", "10",
+                     "--metrics-listen", f"tcp:{metricsPort}:interface=127.0.0.1")
     run.waitFor(r"worker \d \(pid \d+\) is ready", count=2)
     workers = set(run.readyPids())
+    assert healthz(metricsPort) == 200
     slow = http.client.HTTPConnection("127.0.0.1", run.port, timeout=20)
     slow.request("GET", "/slow")
     download = slow.getresponse()
     assert download.read(7) == b"part 0\n"
     started = time.monotonic()
     run.child.send_signal(signum)
+    # A balancer's health check sees the drain before the download ends.
+    assert waitUntil(lambda: healthz(metricsPort) == 503, "/healthz 503 while draining")
     rest = download.read()
     assert rest.count(b"part ") == 19 and rest.endswith(b"part 19\n")
     code = run.child.wait(timeout=DEADLINE)
