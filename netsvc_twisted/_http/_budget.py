@@ -44,8 +44,12 @@ BUSY_MESSAGE = "The server holds too much request data; retry later."
 class MemoryBudget:
     """
     Request-body bytes held in memory by all requests: C{used} of
-    C{limit} (None: unlimited).  C{limit} and C{retryAfter} may be
-    changed at any time; a lower limit only affects what is taken next.
+    C{limit} (None: unlimited).  Beyond OSE: each decoder's own limit
+    bounds one request, this bounds their sum, so many concurrent
+    requests cannot exhaust memory.  C{limit} and C{retryAfter} (the
+    seconds of the 503's C{Retry-After}) may be changed at any time; a
+    lower limit only affects what is taken next.  The process's one is
+    L{bodyMemory}.
     """
 
     def __init__(self, limit: int | None = DEFAULT_LIMIT,
@@ -58,6 +62,8 @@ class MemoryBudget:
         self._warned = False
 
     def full(self) -> bool:
+        """True while nothing more may be taken: a new request with a
+        body is then refused with 503 before its body is read."""
         limit = self.limit
         return limit is not None and self.used >= limit
 
@@ -110,6 +116,7 @@ class BodyHold:
         self.budget._gave()
 
     def release(self) -> None:
+        """Give back everything held (when the servlet is destroyed)."""
         self.give(self.held)
 
 
@@ -120,7 +127,9 @@ def _limitFromEnvironment() -> int | None:
     return int(value) if value.isdigit() else DEFAULT_LIMIT
 
 
-#: The process's budget, shared by every decoder of the package.
+#: The process's budget, shared by every decoder of the package (beyond
+#: OSE): form text and small uploads, WSGI bodies before they spool, RPC
+#: bodies.  64 MiB unless C{OTCLIB_BODYMEMORYLIMIT} says otherwise.
 bodyMemory = MemoryBudget(_limitFromEnvironment())
 
 

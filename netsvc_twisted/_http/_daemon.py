@@ -368,15 +368,21 @@ class HttpDaemon(service.Service):
 
     def trustProxies(self, entries: Iterable[str] | None) -> None:
         """
-        Believe the forwarding headers of these peers only (L{None} or
-        empty: of nobody).  A bad entry raises L{ValueError}.
+        Believe the forwarding headers (C{Forwarded}, C{X-Forwarded-*})
+        of these peers only (L{None} or empty: of nobody), as the
+        C{trustedProxies} argument does.  Beyond OSE: behind a proxy the
+        client's address and URL come from those headers, which anybody
+        can send.  C{entries} are addresses, CIDR networks, C{unix} or
+        C{*}; a bad one raises L{ValueError}.
         """
         self.site.proxies = trustedProxies(entries)
 
     def serveMetrics(self, endpoint: str) -> None:
         """
-        Serve C{/metrics} and C{/healthz} on C{endpoint} while this
-        daemon runs (several daemons may share one endpoint).
+        Serve C{/metrics} (Prometheus) and C{/healthz} on C{endpoint}, an
+        endpoint description, while this daemon runs, as the C{metrics}
+        argument does; several daemons may share one endpoint.  Beyond
+        OSE: for scrapers and load balancers' health checks.
         """
         self._metrics = metricsEndpoint(self, endpoint)
         self.site.observer = self._metrics.observer
@@ -460,8 +466,10 @@ class HttpDaemon(service.Service):
 
     def withBacklog(self, description: str) -> str:
         """
-        C{description} with this daemon's C{backlog} when it is a TCP, TLS
-        or UNIX endpoint that names none.
+        C{description} with this daemon's C{backlog} (the listen queue)
+        when it is a TCP, TLS or UNIX endpoint that names none, so that
+        every endpoint the daemon listens on, twistd's too, gets the
+        same queue.  Beyond OSE.
         """
         kind = description.split(":", 1)[0].lower()
         if kind in _BACKLOG_KINDS and "backlog=" not in description:

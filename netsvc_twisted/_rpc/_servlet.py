@@ -189,9 +189,9 @@ class RpcServletBase(HttpServlet):
     def encodingFailure(self, error: Exception) -> ServiceFailure:
         """
         Failure 52 (Response Encoding Error, spec 10.1) for an answer the
-        protocol cannot carry.  The codecs'
-        L{EncodingError} texts are fixed and go to the client; any other
-        exception is logged and the client gets L{CANNOT_ENCODE}.
+        protocol cannot carry, C{error} being what encoding raised.  The
+        codecs' L{EncodingError} texts are fixed and go to the client; any
+        other exception is logged and the client gets L{CANNOT_ENCODE}.
         """
         if isinstance(error, EncodingError):
             details = str(error)
@@ -209,12 +209,21 @@ class RpcServletBase(HttpServlet):
         )
 
     def failureOf(self, reason: Failure) -> ServiceFailure:
-        """The service's failure; an unexpected exception becomes failure 50."""
+        """
+        The L{ServiceFailure} to answer with for C{reason}, the failure of
+        a call: the service's own, or failure 50 for an unexpected
+        exception (L{internalFailure}).
+        """
         if isinstance(reason.value, ServiceFailure):
             return reason.value
         return self.internalFailure(reason)
 
     def internalFailure(self, reason: Failure) -> ServiceFailure:
+        """
+        Failure 50 for C{reason}, an error of ours rather than the
+        service's: its traceback goes to the log, the client gets only
+        a fixed text, never the exception's.
+        """
         _log.failure("RPC servlet error", failure=reason)
         return ServiceFailure(
             SERVER_UNKNOWN_ERROR, SERVER_UNKNOWN_ERROR_MESSAGE, self.origin, INTERNAL_ERROR
@@ -222,9 +231,9 @@ class RpcServletBase(HttpServlet):
 
     def lastResort(self, reason: Failure) -> None:
         """
-        The errback ending every answer's chain: a bug of ours is still
-        answered (failure 50), never left unhandled in a Deferred with the
-        connection open.
+        The errback ending every answer's chain: C{reason}, a bug of ours,
+        is still answered (failure 50), never left unhandled in a Deferred
+        with the connection open.
         """
         self.sendFailure(self.internalFailure(reason))
 
