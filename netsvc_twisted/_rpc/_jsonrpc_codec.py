@@ -39,7 +39,7 @@ from netsvc_twisted._constants import (
     SERVER_UNKNOWN_ERROR,
 )
 from netsvc_twisted._rpc._failure import ServiceFailure
-from netsvc_twisted._rpc._netrpc_codec import _FLOAT_TYPES, _INT_TYPES, _encoders, _scalarOf
+from netsvc_twisted._rpc._netrpc_codec import _FLOAT_TYPES, _INT_TYPES, _encoders, _scalarOf, serviceEncoding
 from netsvc_twisted._rpc._wire import (
     MAXIMUM_DEPTH,
     MAXIMUM_DIGITS,
@@ -183,12 +183,7 @@ def toJsonable(
         return _finite(float(value))
     scalar = _scalarOf(value)
     if scalar is None:
-        if encodeObject is None:
-            raise EncodingError(f"cannot encode {type(value).__name__} objects")
-        try:
-            kind, text = encodeObject(value)
-        except Exception as e:
-            raise EncodingError(str(e)) from e
+        kind, text = serviceEncoding(value, encodeObject)
         if kind is None:
             return toJsonable(text, None, active)
         scalar = (kind, str(text))

@@ -79,6 +79,22 @@ def _escapeAttribute(text: str) -> str:
     return _escape(text).replace('"', "&quot;")
 
 
+def serviceEncoding(value: Any, encodeObject: Callable | None) -> tuple:
+    """
+    C{(kind, text)} for a value no codec knows, from the service's
+    C{encodeObject()}: its failures, and a missing hook, are an
+    L{EncodingError} with a fixed text, never an exception of the codec.
+    """
+    if encodeObject is None:
+        raise EncodingError(f"cannot encode {type(value).__name__} objects")
+    try:
+        return encodeObject(value)
+    except EncodingError:
+        raise
+    except Exception as e:
+        raise EncodingError(str(e)) from e
+
+
 def _scalarOf(value: Any) -> tuple[str, str] | None:
     """The built-in (type, text) of a scalar, or None when not built in."""
     if value is None:
@@ -153,14 +169,7 @@ def _encode(
         return
     scalar = _scalarOf(value)
     if scalar is None:
-        if encodeObject is None:
-            raise EncodingError(f"cannot encode {type(value).__name__} objects")
-        try:
-            kind, text = encodeObject(value)
-        except EncodingError:
-            raise
-        except Exception as e:
-            raise EncodingError(str(e)) from e
+        kind, text = serviceEncoding(value, encodeObject)
         if kind is None:
             _encode(text, name, out, active, None)
             return

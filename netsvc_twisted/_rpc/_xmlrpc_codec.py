@@ -24,7 +24,7 @@ import xmlrpc.client
 from typing import Any, Callable
 from xml.sax.saxutils import escape
 
-from netsvc_twisted._rpc._netrpc_codec import _INT_TYPES, _encoders, _scalarOf
+from netsvc_twisted._rpc._netrpc_codec import _INT_TYPES, _encoders, _scalarOf, serviceEncoding
 from netsvc_twisted._rpc._failure import ServiceFailure
 from netsvc_twisted._rpc._types import Binary, DateTime
 from netsvc_twisted._rpc._wire import (
@@ -133,12 +133,7 @@ def toMarshallable(
         return xmlText(str(value))
     scalar = _scalarOf(value)
     if scalar is None:
-        if encodeObject is None:
-            raise EncodingError(f"cannot encode {type(value).__name__} objects")
-        try:
-            kind, text = encodeObject(value)
-        except Exception as e:
-            raise EncodingError(str(e)) from e
+        kind, text = serviceEncoding(value, encodeObject)
         if kind is None:
             return toMarshallable(text, allowNone, None, active)
         scalar = (kind, str(text))
