@@ -11,7 +11,14 @@ while a slow reader takes ``--slow-size`` bytes.
 slow: ``strace -c -f`` on each streaming server while a slow reader
 takes ``--slow-size`` bytes; prints the syscall counts side by side.
 
-Usage: python bench/profiles.py [hello] [stream] [slow] [--seconds N] [--top N] [--log]
+counts: the load-independent streaming figures of E14's servlet and
+aiohttp: system calls per MiB (``strace -c -f``, one transfer each) and
+server CPU ms per MiB (schedstat, without strace, ``--rounds`` interleaved
+rounds) for a fast reader of ``--fast-size`` bytes and a slow reader of
+``--slow-size`` bytes.  Pins servers and client to separate cores.
+
+Usage: python bench/profiles.py [hello] [stream] [slow] [counts] [--seconds N] [--top N]
+       [--log] [--slow-size BYTES] [--fast-size BYTES] [--rounds N]
 """
 
 import argparse
@@ -24,8 +31,9 @@ import subprocess
 import tempfile
 import time
 
-from _common import MIB, download, printTable
-from run import WRK_REPORT, ensureTools, servers, wrk
+import _common
+from _common import MIB, cpuSeconds, download, printTable, spread
+from run import WRK_REPORT, ensureTools, interleaved, servers, wrk
 
 
 def printStats(path, top, sort="tottime"):
@@ -72,22 +80,8 @@ def profileSlow(work, size, top):
 
 def straceSlow(size):
     frameworks = ("twisted", "servlet", "aiohttp")
-    counts = {}
     with servers({name: [name, "stream"] for name in frameworks}) as children:
-        for name in frameworks:
-            child = children[name]
-            download(child.port, MIB, slow=False)
-            with tempfile.NamedTemporaryFile("r", suffix=".strace") as out:
-                tracer = subprocess.Popen(["strace", "-c", "-f", "-o", out.name,
-                                           "-p", str(child.pid)],
-                                          stderr=subprocess.DEVNULL)
-                try:
-                    time.sleep(0.5)  # attached
-                    download(child.port, size, slow=True)
-                finally:
-                    os.kill(tracer.pid, signal.SIGINT)
-                    tracer.wait(30)
-                counts[name] = parseStrace(out.read())
+        counts = {name: straceDownload(children[name], size, True) for name in frameworks}
     calls = sorted({call for found in counts.values() for call in found},
                    key=lambda call: -max(found.get(call, 0) for found in counts.values()))
     print("\n== strace -c -f: syscalls while a slow reader takes %d MiB" % (size // MIB))
@@ -96,6 +90,52 @@ def straceSlow(size):
         rows.append([call] + [counts[name].get(call, 0) for name in frameworks])
     rows.append(["total"] + [sum(counts[name].values()) for name in frameworks])
     printTable(rows)
+
+
+def straceDownload(child, size, slow):
+    """{syscall: calls} of the server ``child`` while one client takes ``size`` bytes."""
+    download(child.port, MIB, slow=False)
+    with tempfile.NamedTemporaryFile("r", suffix=".strace") as out:
+        tracer = subprocess.Popen(["strace", "-c", "-f", "-o", out.name,
+                                   "-p", str(child.pid)], stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(0.5)  # attached
+            download(child.port, size, slow=slow)
+        finally:
+            os.kill(tracer.pid, signal.SIGINT)
+            tracer.wait(30)
+        return parseStrace(out.read())
+
+
+def streamCounts(fastSize, slowSize, rounds):
+    """System calls and server CPU per MiB, fast and slow reader, servlet and aiohttp."""
+    frameworks = ("servlet", "aiohttp")
+    cases = [("fast", fastSize, False), ("slow", slowSize, True)]
+    with servers({name: [name, "stream"] for name in frameworks}) as children:
+        for reader, size, slow in cases:
+            counts = {name: straceDownload(children[name], size, slow) for name in frameworks}
+
+            def measure(name):
+                pid = children[name].pid
+                before = cpuSeconds(pid)
+                download(children[name].port, size, slow=slow)
+                return (cpuSeconds(pid) - before) * 1000 / (size / MIB)
+
+            cpu = interleaved(frameworks, rounds, measure)
+            print("\n== %s reader, %d MiB: system calls per MiB (strace -c -f, one transfer) "
+                  "and server CPU ms/MiB (median, min-max of %d interleaved rounds)"
+                  % (reader, size // MIB, rounds))
+            rows = [["figure"] + list(frameworks)]
+            for call in ("sendto", "epoll_wait", "epoll_ctl"):
+                rows.append([call + "/MiB"] + ["%.2f" % (counts[name].get(call, 0) / (size / MIB))
+                                               for name in frameworks])
+            rows.append(["all calls/MiB"] + ["%.2f" % (sum(counts[name].values()) / (size / MIB))
+                                             for name in frameworks])
+            rows.append(["CPU ms/MiB"] + ["%.3f (%.3f-%.3f)" % spread(cpu[name])
+                                          for name in frameworks])
+            servlet, aio = spread(cpu["servlet"])[0], spread(cpu["aiohttp"])[0]
+            rows.append(["CPU vs aiohttp"] + ["%.2fx" % (servlet / aio), "1.00x"])
+            printTable(rows)
 
 
 def parseStrace(text):
@@ -115,6 +155,8 @@ def main():
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--log", action="store_true")
     parser.add_argument("--slow-size", type=int, default=64 * MIB)
+    parser.add_argument("--fast-size", type=int, default=256 * MIB)
+    parser.add_argument("--rounds", type=int, default=5)
     options = parser.parse_args()
     ensureTools()
     with tempfile.TemporaryDirectory(prefix="netsvc-profile-") as work:
@@ -124,6 +166,9 @@ def main():
             profileSlow(work, options.slow_size, options.top)
         if "slow" in options.what:
             straceSlow(options.slow_size)
+        if "counts" in options.what:
+            _common.pin()
+            streamCounts(options.fast_size, options.slow_size, options.rounds)
     return 0
 
 

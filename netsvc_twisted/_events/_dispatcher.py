@@ -15,6 +15,7 @@ signals are simulated with L{deliverSignal}.
 from __future__ import annotations
 
 import signal as _signal
+import time
 from collections import deque
 from contextlib import contextmanager
 from types import FrameType
@@ -34,6 +35,14 @@ from netsvc_twisted._events._logging import logException
 # How long the queue waits before running idle jobs: Twisted cannot tell us
 # that no I/O is pending, so idle jobs yield one short reactor turn.
 IDLE_DELAY = 0.01
+#: A drain goes on with the jobs its own jobs schedule for at most this many
+#: rounds (the first included) and, after the first, this many seconds, so a
+#: job that writes a part and schedules itself writes several parts per
+#: reactor turn while nothing waits, and I/O is still polled every few ms.
+DRAIN_ROUNDS = 16
+DRAIN_SLICE = 0.001
+#: The clock of DRAIN_SLICE (a test may replace it).
+_clock = time.monotonic
 
 _reactorOverride: Any = None
 
@@ -148,10 +157,13 @@ class _JobQueue:
     """
     Three FIFO queues drained by a single pending C{callLater}.
 
-    A drain runs at most as many priority/standard jobs as were queued when
-    it started (priority first), so jobs scheduled meanwhile wait for the
-    next reactor turn and I/O is not starved; idle jobs run only in a drain
-    that found the other two queues empty.
+    A drain first runs as many priority/standard jobs as were queued when it
+    started (priority first).  Jobs scheduled meanwhile run in further
+    rounds of the same drain, each again at most the jobs queued when it
+    began, up to L{DRAIN_ROUNDS} rounds and L{DRAIN_SLICE} seconds, and only
+    while no event waits for the reactor (L{eventQueued}); the rest wait for
+    the next reactor turn, so I/O is not starved.  Idle jobs run only in a
+    drain that found the other two queues empty.
     """
 
     def __init__(self) -> None:
@@ -162,6 +174,10 @@ class _JobQueue:
         }
         self.call: Any = None
         self.callIsIdle = False
+        # Events queued for delivery from the reactor and not yet delivered.
+        self.events = 0
+        # While a drain runs it re-arms itself once, at its end.
+        self.draining = False
 
     def add(self, entry: Callable[[], object], type: int) -> None:
         try:
@@ -178,10 +194,13 @@ class _JobQueue:
         if self.call is not None:
             _cancelCall(self.call)
         self.call = None
+        self.events = 0
         for queue in self.queues.values():
             queue.clear()
 
     def _arm(self) -> None:
+        if self.draining:
+            return
         if self.queues[PRIORITY_JOB] or self.queues[STANDARD_JOB]:
             if self.call is not None:
                 if not self.callIsIdle:
@@ -200,26 +219,59 @@ class _JobQueue:
         priority = self.queues[PRIORITY_JOB]
         standard = self.queues[STANDARD_JOB]
         idle = self.queues[IDLE_JOB]
-        budget = len(priority) + len(standard)
-        if budget:
-            while budget and (priority or standard) and _state.exit is None:
-                _runEntry(priority.popleft() if priority else standard.popleft())
-                budget -= 1
-        else:
-            budget = len(idle)
-            while budget and idle and not (priority or standard):
-                if _state.exit is not None:
-                    break
-                _runEntry(idle.popleft())
-                budget -= 1
+        self.draining = True
+        try:
+            if priority or standard:
+                self._runRounds(priority, standard)
+            else:
+                budget = len(idle)
+                while budget and idle and not (priority or standard):
+                    if _state.exit is not None:
+                        break
+                    _runEntry(idle.popleft())
+                    budget -= 1
+        finally:
+            self.draining = False
         if _state.exit is not None:
             return
         self._arm()
         if self.call is None:
             _requestIdleCheck()
 
+    def _runRounds(self, priority: deque, standard: deque) -> None:
+        started = _clock()
+        for round in range(DRAIN_ROUNDS):
+            budget = len(priority) + len(standard)
+            if not budget:
+                return
+            while budget and (priority or standard):
+                if _state.exit is not None or round and not self._goOn(started):
+                    return
+                _runEntry(priority.popleft() if priority else standard.popleft())
+                budget -= 1
+
+    def _goOn(self, started: float) -> bool:
+        """May a round after the first run one more job?"""
+        return not self.events and _clock() - started < DRAIN_SLICE
+
 
 _queue = _JobQueue()
+
+
+def eventQueued() -> None:
+    """
+    Note an event that waits for the reactor to deliver it (a congestion
+    event such as C{CONNECTION_BLOCKED}): until L{eventDelivered}, a drain
+    runs no further rounds, so a job that schedules itself does not run
+    on past news meant for it.
+    """
+    _queue.events += 1
+
+
+def eventDelivered() -> None:
+    """The event noted by L{eventQueued} was delivered or dropped."""
+    if _queue.events:
+        _queue.events -= 1
 
 
 class _SignalHub:

@@ -25,6 +25,7 @@ from netsvc_twisted._constants import (
     CONNECTION_BLOCKED,
     CONNECTION_CLEARED,
 )
+from netsvc_twisted._events._dispatcher import eventDelivered, eventQueued
 from netsvc_twisted._http._h2 import streamQueued
 from netsvc_twisted._http._response import requestCallLater
 
@@ -109,9 +110,12 @@ class CongestionBridge:
         self._events.append((status, pending))
         if self._delivering is None:
             self._delivering = self._callLater(0, self._deliver)
+            # No job (the servlet's producer) runs on before it hears this.
+            eventQueued()
 
     def _deliver(self) -> None:
         self._delivering = None
+        eventDelivered()
         events = self._events
         while events and self.servlet is not None:
             status, pending = events.popleft()
@@ -241,6 +245,8 @@ class CongestionBridge:
         self._events.clear()
         self._reportCleared()
         self._cancelStall()
+        if self._delivering is not None and self._delivering.active():
+            eventDelivered()
         for call in (self._delivering, self._drainCheck):
             if call is not None and call.active():
                 call.cancel()

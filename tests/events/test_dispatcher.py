@@ -143,7 +143,14 @@ def test_idle_job_scheduling_standard_job_yields(clock):
     assert order == ["idle1", "standard", "idle2"]
 
 
-def test_jobs_scheduled_during_drain_run_in_a_later_drain(clock):
+def test_jobs_scheduled_during_drain_run_in_bounded_rounds(clock):
+    """
+    A drain runs the jobs its jobs schedule in further rounds, so a job
+    that writes a part and schedules itself (E14) writes several parts
+    per reactor turn; but at most DRAIN_ROUNDS rounds, after which the
+    rest waits for a later drain (another reactor turn, where I/O is
+    polled).  The first round is still what was queued at the start.
+    """
     order = []
     dispatcher = Dispatcher()
 
@@ -154,10 +161,114 @@ def test_jobs_scheduled_during_drain_run_in_a_later_drain(clock):
     dispatcher.schedule(first)
     dispatcher.schedule(lambda: order.append("second"))
     runOneDrain(clock)
-    assert order == ["first", "second"]
-    assert clock.getDelayedCalls()  # the new job waits for the next drain
-    settle(clock)
     assert order == ["first", "second", "third"]
+    assert not clock.getDelayedCalls()
+
+    runs = []
+
+    def forever():
+        runs.append(1)
+        dispatcher.schedule(forever)
+
+    dispatcher.schedule(forever)
+    runOneDrain(clock)
+    assert len(runs) == _dispatcher.DRAIN_ROUNDS
+    assert clock.getDelayedCalls()  # the next run waits for the next turn
+    runOneDrain(clock)
+    assert len(runs) == 2 * _dispatcher.DRAIN_ROUNDS
+
+
+def test_drain_slice_bounds_the_later_rounds(clock, monkeypatch):
+    """
+    After the first round a drain stops once DRAIN_SLICE has passed, even
+    in the middle of a round: jobs are slow, or there are many streams.
+    The first round always runs whole, as before.
+    """
+    now = [100.0]
+
+    def tick():
+        now[0] += _dispatcher.DRAIN_SLICE * 0.3
+        return now[0]
+
+    monkeypatch.setattr(_dispatcher, "_clock", tick)
+    dispatcher = Dispatcher()
+    runs = []
+
+    def job(name):
+        def run():
+            runs.append(name)
+            dispatcher.schedule(run)
+        return run
+
+    for name in "abcde":
+        dispatcher.schedule(job(name))
+    runOneDrain(clock)
+    # Five jobs in the first round, then two more (0.3 and 0.6 of the
+    # slice had passed at their checks; 0.9 at the third, 1.2 at the fourth).
+    assert runs == list("abcde") + list("abc")
+    runs.clear()
+    runOneDrain(clock)
+    assert runs[:5] == list("deabc")  # FIFO: the interrupted round goes on first
+
+
+def test_later_rounds_keep_priority_and_fifo(clock):
+    """
+    Many self-scheduling streams take turns in order, round after round,
+    and a priority job scheduled in a later round runs before the
+    standard jobs still queued; idle jobs wait until both queues are empty.
+    """
+    dispatcher = Dispatcher()
+    order = []
+    left = {"a": 3, "b": 3, "c": 3}
+
+    def stream(name):
+        def run():
+            order.append(name)
+            left[name] -= 1
+            if name == "b" and left[name] == 1:
+                dispatcher.schedule(lambda: order.append("P"), PRIORITY_JOB)
+            if left[name]:
+                dispatcher.schedule(run)
+        return run
+
+    dispatcher.schedule(lambda: order.append("idle"), IDLE_JOB)
+    for name in "abc":
+        dispatcher.schedule(stream(name))
+    runOneDrain(clock)
+    assert order == ["a", "b", "c", "a", "b", "P", "c", "a", "b", "c"]
+    settle(clock)
+    assert order[-1] == "idle"
+
+
+def test_a_queued_event_ends_the_later_rounds(clock):
+    """
+    While an event waits for the reactor (a CONNECTION_BLOCKED), a job
+    that schedules itself runs once per turn, as before the later rounds:
+    it hears the news before it produces again.
+    """
+    dispatcher = Dispatcher()
+    runs = []
+
+    def producer():
+        runs.append(1)
+        if len(runs) == 2:
+            _dispatcher.eventQueued()
+        dispatcher.schedule(producer)
+
+    dispatcher.schedule(producer)
+    runOneDrain(clock)
+    assert len(runs) == 2
+    runOneDrain(clock)
+    assert len(runs) == 3
+    _dispatcher.eventDelivered()
+    _dispatcher.eventDelivered()  # more releases than holds are harmless
+    runOneDrain(clock)
+    assert len(runs) == 3 + _dispatcher.DRAIN_ROUNDS
+    _dispatcher.eventQueued()
+    dispatcher.reset()  # usingReactor and reset forget held events
+    dispatcher.schedule(producer)
+    runOneDrain(clock)
+    assert len(runs) == 3 + 2 * _dispatcher.DRAIN_ROUNDS
 
 
 def test_priority_job_scheduled_by_standard_job_runs_next(clock):

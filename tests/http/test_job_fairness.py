@@ -1,0 +1,120 @@
+"""
+Jobs that schedule themselves (E14's producer) run several times per
+reactor turn, but never starve I/O on other connections, and never run on
+past a CONNECTION_BLOCKED the servlet has not heard yet.
+"""
+
+import runpy
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest_twisted
+from twisted.internet import threads
+
+import netsvc_twisted as netsvc
+from netsvc_twisted._events import _dispatcher
+from netsvc_twisted.testing import MemoryDaemon, _runTurn
+from support import TIMEOUT, fetch, startDaemon
+
+EXAMPLE = runpy.run_path(str(Path(__file__).resolve().parent.parent.parent
+                             / "examples" / "slow_clients.py"))
+
+
+class Hello(netsvc.HttpServlet):
+    def processRequest(self):
+        self.sendResponse(200)
+        self.endHeaders()
+        self.sendContent(b"hello")
+        self.endContent()
+
+
+class HelloServer(netsvc.HttpServer):
+    def servlet(self, session):
+        return Hello(session)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_job_scheduling_itself_forever_does_not_starve_requests(daemons):
+    runs = []
+
+    def spin():
+        runs.append(1)
+        job.schedule(netsvc.STANDARD_JOB)
+
+    job = netsvc.Job(spin)
+    job.schedule(netsvc.STANDARD_JOB)
+    try:
+        daemon = await startDaemon({"/hello": HelloServer()})
+        daemons.append(daemon)
+        before = len(runs)
+        reply = await fetch(daemon.port(), path="/hello")
+        assert reply.status == 200 and reply.body == b"hello"
+        assert len(runs) > before  # it kept running while the request was served
+    finally:
+        job.cancel()
+
+
+def readForever(port, progress, stop):
+    """Take an endless E14 stream as fast as possible until C{stop} is set."""
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
+        s.sendall(b"GET /?size=%d HTTP/1.1\r\nHost: x\r\n\r\n" % (1 << 50))
+        buffer = bytearray(1 << 20)
+        while not stop.is_set():
+            count = s.recv_into(buffer)
+            assert count, "the stream ended"
+            progress.append(count)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_fast_stream_does_not_starve_another_connection(daemons):
+    daemon = await startDaemon({"/": EXAMPLE["HttpServer"](), "/hello": HelloServer()})
+    daemons.append(daemon)
+    progress, stop = [], threading.Event()
+    reader = threads.deferToThread(readForever, daemon.port(), progress, stop)
+    try:
+        await threads.deferToThread(waitFor, lambda: sum(progress) > 4 << 20)
+        reply = await fetch(daemon.port(), path="/hello")
+        assert reply.status == 200 and reply.body == b"hello"
+        streamed = sum(progress)
+        await threads.deferToThread(waitFor, lambda: sum(progress) > streamed)
+    finally:
+        stop.set()
+        await reader
+
+
+def waitFor(condition):
+    deadline = time.monotonic() + TIMEOUT
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.001)
+
+
+def test_no_part_is_produced_past_an_unheard_block(monkeypatch):
+    """
+    The producer's job blocks the connection while it writes its third
+    part: it still schedules itself, but runs no further round before
+    CONNECTION_BLOCKED reaches it, so the third part is the last.
+    """
+    monkeypatch.setattr(_dispatcher, "_clock", lambda: 0.0)  # no slice: only rounds count
+    parts = []
+
+    class Blocking(EXAMPLE["SlowClientServlet"]):
+        def produce(self):
+            parts.append(self.index)
+            if len(parts) == 3:
+                connection.block()  # as Twisted does when its buffer fills
+            super().produce()
+
+    with MemoryDaemon.forServlet(Blocking) as daemon:
+        connection = daemon.connect()
+        connection.send(b"GET /?size=%d HTTP/1.1\r\nHost: x\r\n\r\n" % (64 << 20))
+        daemon.settle()
+        assert parts == [0, 1, 2]
+        assert _dispatcher._queue.events == 0  # BLOCKED was delivered
+        connection.unblock()  # CLEARED at once: E14 schedules a fresh job
+        _runTurn(daemon.clock)
+        assert len(parts) == 3 + _dispatcher.DRAIN_ROUNDS  # several parts per turn
+        connection.disconnect()
+        daemon.settle()
