@@ -16,9 +16,11 @@ aiohttp: system calls per MiB (``strace -c -f``, one transfer each) and
 server CPU ms per MiB (schedstat, without strace, ``--rounds`` interleaved
 rounds) for a fast reader of ``--fast-size`` bytes and a slow reader of
 ``--slow-size`` bytes.  Pins servers and client to separate cores.
+``--baseline DIR`` adds E14 served by the tree exported in DIR (say
+``git archive main | tar -x -C DIR``), measured in the same rounds.
 
 Usage: python bench/profiles.py [hello] [stream] [slow] [counts] [--seconds N] [--top N]
-       [--log] [--slow-size BYTES] [--fast-size BYTES] [--rounds N]
+       [--log] [--slow-size BYTES] [--fast-size BYTES] [--rounds N] [--baseline DIR]
 """
 
 import argparse
@@ -32,7 +34,7 @@ import tempfile
 import time
 
 import _common
-from _common import MIB, cpuSeconds, download, printTable, spread
+from _common import MIB, Child, closeAll, cpuSeconds, download, printTable, spread
 from run import WRK_REPORT, ensureTools, interleaved, servers, wrk
 
 
@@ -107,35 +109,53 @@ def straceDownload(child, size, slow):
         return parseStrace(out.read())
 
 
-def streamCounts(fastSize, slowSize, rounds):
+def streamCounts(fastSize, slowSize, rounds, baseline=None):
     """System calls and server CPU per MiB, fast and slow reader, servlet and aiohttp."""
-    frameworks = ("servlet", "aiohttp")
+    frameworks = ("servlet", "aiohttp") + (("baseline",) if baseline else ())
     cases = [("fast", fastSize, False), ("slow", slowSize, True)]
-    with servers({name: [name, "stream"] for name in frameworks}) as children:
-        for reader, size, slow in cases:
-            counts = {name: straceDownload(children[name], size, slow) for name in frameworks}
+    with servers({name: [name, "stream"] for name in frameworks[:2]}) as children:
+        if baseline:
+            env = dict(os.environ, PYTHONPATH=os.path.abspath(baseline))
+            children["baseline"] = Child(
+                [os.path.join(baseline, "bench", "_servers.py"), "servlet", "stream"], env=env)
+        try:
+            streamTables(children, frameworks, cases, rounds)
+        finally:
+            closeAll([children.pop("baseline")] if baseline else [])
 
-            def measure(name):
-                pid = children[name].pid
-                before = cpuSeconds(pid)
-                download(children[name].port, size, slow=slow)
-                return (cpuSeconds(pid) - before) * 1000 / (size / MIB)
 
-            cpu = interleaved(frameworks, rounds, measure)
-            print("\n== %s reader, %d MiB: system calls per MiB (strace -c -f, one transfer) "
-                  "and server CPU ms/MiB (median, min-max of %d interleaved rounds)"
-                  % (reader, size // MIB, rounds))
-            rows = [["figure"] + list(frameworks)]
-            for call in ("sendto", "epoll_wait", "epoll_ctl"):
-                rows.append([call + "/MiB"] + ["%.2f" % (counts[name].get(call, 0) / (size / MIB))
-                                               for name in frameworks])
-            rows.append(["all calls/MiB"] + ["%.2f" % (sum(counts[name].values()) / (size / MIB))
-                                             for name in frameworks])
-            rows.append(["CPU ms/MiB"] + ["%.3f (%.3f-%.3f)" % spread(cpu[name])
+def streamTables(children, frameworks, cases, rounds):
+    """Print the counts and CPU tables of ``cases`` for the running ``children``."""
+    for reader, size, slow in cases:
+        counts = {name: straceDownload(children[name], size, slow) for name in frameworks}
+
+        def measure(name):
+            pid = children[name].pid
+            before, started = cpuSeconds(pid), time.monotonic()
+            download(children[name].port, size, slow=slow)
+            elapsed = time.monotonic() - started
+            return (cpuSeconds(pid) - before) * 1000 / (size / MIB), size / MIB / elapsed
+
+        runs = interleaved(frameworks, rounds, measure)
+        cpu = {name: [run[0] for run in found] for name, found in runs.items()}
+        rate = {name: [run[1] for run in found] for name, found in runs.items()}
+        print("\n== %s reader, %d MiB: system calls per MiB (strace -c -f, one transfer) "
+              "and server CPU ms/MiB, MiB/s (median, min-max of %d interleaved rounds)"
+              % (reader, size // MIB, rounds))
+        rows = [["figure"] + list(frameworks)]
+        for call in ("sendto", "epoll_wait", "epoll_ctl"):
+            rows.append([call + "/MiB"] + ["%.2f" % (counts[name].get(call, 0) / (size / MIB))
+                                           for name in frameworks])
+        rows.append(["all calls/MiB"] + ["%.2f" % (sum(counts[name].values()) / (size / MIB))
+                                         for name in frameworks])
+        rows.append(["CPU ms/MiB"] + ["%.3f (%.3f-%.3f)" % spread(cpu[name])
+                                      for name in frameworks])
+        rows.append(["MiB/s"] + ["%.0f (%.0f-%.0f)" % spread(rate[name])
+                                 for name in frameworks])
+        aio = spread(cpu["aiohttp"])[0]
+        rows.append(["CPU vs aiohttp"] + ["%.2fx" % (spread(cpu[name])[0] / aio)
                                           for name in frameworks])
-            servlet, aio = spread(cpu["servlet"])[0], spread(cpu["aiohttp"])[0]
-            rows.append(["CPU vs aiohttp"] + ["%.2fx" % (servlet / aio), "1.00x"])
-            printTable(rows)
+        printTable(rows)
 
 
 def parseStrace(text):
@@ -157,6 +177,7 @@ def main():
     parser.add_argument("--slow-size", type=int, default=64 * MIB)
     parser.add_argument("--fast-size", type=int, default=256 * MIB)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--baseline", help="a tree whose E14 servlet to measure too")
     options = parser.parse_args()
     ensureTools()
     with tempfile.TemporaryDirectory(prefix="netsvc-profile-") as work:
@@ -168,7 +189,7 @@ def main():
             straceSlow(options.slow_size)
         if "counts" in options.what:
             _common.pin()
-            streamCounts(options.fast_size, options.slow_size, options.rounds)
+            streamCounts(options.fast_size, options.slow_size, options.rounds, options.baseline)
     return 0
 
 

@@ -203,8 +203,8 @@ def test_drain_slice_bounds_the_later_rounds(clock, monkeypatch):
     for name in "abcde":
         dispatcher.schedule(job(name))
     runOneDrain(clock)
-    # Five jobs in the first round, then two more (0.3 and 0.6 of the
-    # slice had passed at their checks; 0.9 at the third, 1.2 at the fourth).
+    # Five jobs in the first round, then three more (0.3, 0.6 and 0.9 of
+    # the slice had passed at their checks, 1.2 at the fourth).
     assert runs == list("abcde") + list("abc")
     runs.clear()
     runOneDrain(clock)
