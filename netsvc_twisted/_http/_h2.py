@@ -37,6 +37,7 @@ servlets behave as over HTTP/1.1 keep-alive:
 from __future__ import annotations
 
 import io
+import struct
 from collections import deque
 from http.client import HTTPException, HTTPResponse
 from typing import Any
@@ -49,8 +50,10 @@ from netsvc_twisted._http._parser import hostProblem
 
 try:
     import priority
+    from h2.connection import ConnectionInputs
     from h2.errors import ErrorCodes
     from h2.exceptions import ProtocolError
+    from h2.stream import StreamInputs
     from twisted.web._http2 import _END_STREAM_SENTINEL, H2Connection, H2Stream
 except ImportError:  # h2 is not installed: HTTP/1.1 only.
     H2Connection = H2Stream = _END_STREAM_SENTINEL = None
@@ -63,6 +66,10 @@ STREAM_BUFFER = 65536
 RESUME_BELOW = 16384
 #: DATA frame bytes framed per reactor turn, and written at once.
 SEND_BATCH = 1 << 18
+#: DATA frames framed for a stream per pick of the priority tree.
+PICK_FRAMES = 4
+#: A frame header (RFC 9113 4.1): length (24 bits), type, flags, stream.
+FRAME_HEADER = struct.Struct(">HBBBL")
 #: Response headers that HTTP/2 forbids (RFC 9113 8.2.2).
 CONNECTION_HEADERS = frozenset(
     (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade")
@@ -291,15 +298,16 @@ if H2Connection is not None:
             # Twisted's loop, which sends one DATA frame (16 KiB at most,
             # the client's usual SETTINGS_MAX_FRAME_SIZE) per reactor turn
             # and copies the rest of a chunk for every frame cut from it.
-            # Here a turn frames up to SEND_BATCH bytes, still one frame per
-            # pick of the priority tree, cuts frames from a memoryview and
-            # hands them to the transport in one write (one TLS write).
+            # Here a turn frames up to SEND_BATCH bytes, up to PICK_FRAMES
+            # frames per pick of the priority tree, cut from a memoryview
+            # and framed here (L{_frameData}), and hands them to the
+            # transport in one write (one TLS write), copied once.
             if not self._stillProducing:
                 return
             conn = self.conn
             queues = self._outboundStreamQueues
             budget = SEND_BATCH
-            framed = False
+            pieces: list = []
             while budget > 0:
                 try:
                     streamID = next(self.priority)
@@ -308,7 +316,7 @@ if H2Connection is not None:
                     # then frame it a turn later, not inside the write that
                     # woke us (so a servlet's writes queue up as before, and
                     # leave in one batch).
-                    self._writeFramed(framed)
+                    self._writeFramed(pieces)
                     assert self._sendingDeferred is None
                     self._sendingDeferred = Deferred()
                     self._sendingDeferred.addCallback(self._sendNextTurn)
@@ -316,7 +324,7 @@ if H2Connection is not None:
                     return
                 if self._consumerBlocked is not None:
                     # Wait behind the transport.
-                    self._writeFramed(framed)
+                    self._writeFramed(pieces)
                     self._consumerBlocked.addCallback(self._sendPrioritisedData)
                     self._afterSending()
                     return
@@ -324,38 +332,71 @@ if H2Connection is not None:
                 frameData = queue.popleft()
                 if frameData is _END_STREAM_SENTINEL:
                     conn.end_stream(streamID)
-                    self._writeFramed(True)
-                    framed = False
+                    pieces.append(b"")  # Written even if nothing was framed.
+                    self._writeFramed(pieces)
                     self._requestDone(streamID)
                     continue
-                maxFrameSize = min(conn.max_outbound_frame_size, self._window(streamID))
-                if maxFrameSize <= 0:
+                window = self._window(streamID)
+                if window <= 0:
                     # No window: out of the tree until a WINDOW_UPDATE.
                     queue.appendleft(frameData)
                     self.priority.block(streamID)
                     continue
-                if len(frameData) > maxFrameSize:
+                size = min(window, PICK_FRAMES * conn.max_outbound_frame_size)
+                if len(frameData) > size:
                     view = memoryview(frameData)
-                    queue.appendleft(view[maxFrameSize:])
-                    frameData = view[:maxFrameSize]
-                conn.send_data(streamID, frameData)
-                framed = True
+                    queue.appendleft(view[size:])
+                    frameData = view[:size]
+                self._frameData(streamID, frameData, pieces)
                 budget -= len(frameData)
                 if not queue:
                     self.priority.block(streamID)
                 if self.remainingOutboundWindow(streamID) <= 0:
+                    # Out in the order framed before the producer hears.
+                    self._writeFramed(pieces)
                     self.streams[streamID].flowControlBlocked()
             self.resetTimeout()
-            self._writeFramed(framed)
+            self._writeFramed(pieces)
             self._afterSending()
             self._reactor.callLater(0, self._sendPrioritisedData)
+
+        def _frameData(self, streamID: int, data: Any, pieces: list) -> None:
+            """
+            What h2's C{send_data()} does for each frame of C{data} (within
+            the stream's window): its state machines asked once, its windows
+            shrunk by C{len(data)}; the frames' headers and slices go on
+            C{pieces}, after anything h2 had buffered, so that C{send_data()}'s
+            three copies of the payload (frame, buffer, C{data_to_send()})
+            become one join in L{_writeFramed}.
+            """
+            conn = self.conn
+            conn.state_machine.process_input(ConnectionInputs.SEND_DATA)
+            stream = conn._get_stream_by_id(streamID)
+            stream.state_machine.process_input(StreamInputs.SEND_DATA)
+            buffered = conn.data_to_send()
+            if buffered:
+                pieces.append(buffered)
+            size = len(data)
+            step = conn.max_outbound_frame_size
+            pack = FRAME_HEADER.pack
+            view = memoryview(data)
+            for start in range(0, size, step):
+                frame = view[start:start + step]
+                length = len(frame)
+                pieces.append(pack(length >> 8, length & 0xFF, 0, 0, streamID))
+                pieces.append(frame)
+            stream.outbound_flow_control_window -= size
+            conn.outbound_flow_control_window -= size
 
         def _sendNextTurn(self, *args) -> None:
             self._reactor.callLater(0, self._sendPrioritisedData)
 
-        def _writeFramed(self, framed: bool) -> None:
-            if framed:
-                data = self.conn.data_to_send()
+        def _writeFramed(self, pieces: list) -> None:
+            # What was framed, and what h2 buffered after it, in one write.
+            if pieces:
+                pieces.append(self.conn.data_to_send())
+                data = b"".join(pieces)
+                pieces.clear()
                 if data:
                     self.transport.write(data)
 

@@ -582,6 +582,43 @@ async def test_full_socket_blocks_despite_wide_windows(startTLS):
     assertAlternating(servlet.events)
 
 
+@pytest_twisted.ensureDeferred
+async def test_data_frames_as_large_as_the_client_allows(startTLS):
+    """
+    The server frames DATA itself, up to the client's
+    SETTINGS_MAX_FRAME_SIZE (here four times the default) and never past
+    it: h2 on the client side checks every frame's size and window.
+    """
+    frameSize = 1 << 16
+    recorder = Recorder()
+    daemon = await startTLS({"/": servletServer(lambda s: Streamed(s, recorder))})
+
+    def client():
+        c = H2Client(daemon.port(), window=2**31 - 1)
+        c.conn.update_settings({h2.settings.SettingCodes.MAX_FRAME_SIZE: frameSize})
+        c.flush()
+        sizes = []
+        receive = c.conn.receive_data
+
+        def recording(data):
+            events = receive(data)
+            sizes.extend(len(e.data) for e in events if isinstance(e, h2.events.DataReceived))
+            return events
+
+        c.conn.receive_data = recording
+        try:
+            return c.get(f"/?size={SIZE}"), sizes
+        finally:
+            c.close()
+
+    stream, sizes = await inThread(client)
+    assert stream.ended and not stream.reset
+    assert bytes(stream.data) == expectedBody(SIZE)
+    # E14 writes 128 KiB parts: two full frames each, then END_STREAM.
+    assert sizes == [frameSize] * (SIZE // frameSize) + [0]
+    await within(recorder.destroyed)
+
+
 # (c) The client goes away mid-response.
 
 @pytest_twisted.ensureDeferred
