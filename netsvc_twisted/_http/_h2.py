@@ -269,11 +269,26 @@ if H2Connection is not None:
         # room and the window allows: what an HTTP/1.1 transport does for
         # its request's producer.
 
+        #
+        # A write that fills a stream's buffer is framed at once when the
+        # send loop only waits for its next turn (not for the transport):
+        # as over HTTP/1.1, a servlet writing large parts to a client that
+        # keeps up is never paused, and sends a part per write, not per
+        # reactor turn.  Small writes still wait and leave in one batch.
+
+        _nextTurn: Any = None
+        _framing = False
+
         def writeDataToStream(self, streamID, data):
             super().writeDataToStream(streamID, data)
             stream = self.streams.get(streamID)
-            if (stream is not None and stream._producerProducing
-                    and self._queued(streamID) >= STREAM_BUFFER):
+            if stream is None or self._queued(streamID) < STREAM_BUFFER:
+                return
+            turn = self._nextTurn
+            if not self._framing and turn is not None and turn.active():
+                turn.cancel()
+                self._sendPrioritisedData()
+            if stream._producerProducing and self._queued(streamID) >= STREAM_BUFFER:
                 stream.flowControlBlocked()
 
         def _queued(self, streamID) -> int:
@@ -302,8 +317,16 @@ if H2Connection is not None:
             # frames per pick of the priority tree, cut from a memoryview
             # and framed here (L{_frameData}), and hands them to the
             # transport in one write (one TLS write), copied once.
+            self._nextTurn = None
             if not self._stillProducing:
                 return
+            self._framing = True
+            try:
+                self._sendFrames()
+            finally:
+                self._framing = False
+
+        def _sendFrames(self) -> None:
             conn = self.conn
             queues = self._outboundStreamQueues
             budget = SEND_BATCH
@@ -358,7 +381,7 @@ if H2Connection is not None:
             self.resetTimeout()
             self._writeFramed(pieces)
             self._afterSending()
-            self._reactor.callLater(0, self._sendPrioritisedData)
+            self._nextTurn = self._reactor.callLater(0, self._sendPrioritisedData)
 
         def _frameData(self, streamID: int, data: Any, pieces: list) -> None:
             """
@@ -389,7 +412,7 @@ if H2Connection is not None:
             conn.outbound_flow_control_window -= size
 
         def _sendNextTurn(self, *args) -> None:
-            self._reactor.callLater(0, self._sendPrioritisedData)
+            self._nextTurn = self._reactor.callLater(0, self._sendPrioritisedData)
 
         def _writeFramed(self, pieces: list) -> None:
             # What was framed, and what h2 buffered after it, in one write.
