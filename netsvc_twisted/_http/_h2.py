@@ -270,8 +270,8 @@ if H2Connection is not None:
         # its request's producer.
 
         #
-        # A write that fills a stream's buffer is framed at once when the
-        # send loop only waits for its next turn (not for the transport):
+        # A write that fills a stream's buffer is framed at once unless the
+        # send loop waits for the transport (or is running):
         # as over HTTP/1.1, a servlet writing large parts to a client that
         # keeps up is never paused, and sends a part per write, not per
         # reactor turn.  Small writes still wait and leave in one batch.
@@ -284,9 +284,8 @@ if H2Connection is not None:
             stream = self.streams.get(streamID)
             if stream is None or self._queued(streamID) < STREAM_BUFFER:
                 return
-            turn = self._nextTurn
-            if not self._framing and turn is not None and turn.active():
-                turn.cancel()
+            if (not self._framing and self._consumerBlocked is None
+                    and self._sendingDeferred is None):
                 self._sendPrioritisedData()
             if stream._producerProducing and self._queued(streamID) >= STREAM_BUFFER:
                 stream.flowControlBlocked()
@@ -317,8 +316,13 @@ if H2Connection is not None:
             # frames per pick of the priority tree, cut from a memoryview
             # and framed here (L{_frameData}), and hands them to the
             # transport in one write (one TLS write), copied once.
-            self._nextTurn = None
-            if not self._stillProducing:
+            # A pass supersedes the one scheduled for the next turn (and
+            # Twisted's first one, scheduled untracked); a parked loop is
+            # woken by its Deferred when there is data again.
+            turn, self._nextTurn = self._nextTurn, None
+            if turn is not None and turn.active():
+                turn.cancel()
+            if not self._stillProducing or self._sendingDeferred is not None:
                 return
             self._framing = True
             try:

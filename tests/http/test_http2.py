@@ -619,6 +619,46 @@ async def test_data_frames_as_large_as_the_client_allows(startTLS):
     await within(recorder.destroyed)
 
 
+@pytest_twisted.ensureDeferred
+async def test_write_that_fills_the_stream_buffer_is_framed_at_once(startTLS):
+    """
+    As over HTTP/1.1, where a large write goes straight to the socket, a
+    write that fills a stream's buffer is framed and handed to the
+    transport at once, not a reactor turn later with the servlet paused
+    meanwhile; what the socket does not take waits in the transport.
+    """
+    from netsvc_twisted._http._h2 import STREAM_BUFFER, streamQueued
+
+    queued = []
+
+    class Parts(netsvc.HttpServlet):
+        def processRequest(self):
+            self.sendResponse(200)
+            self.sendHeader("Content-Type", "application/octet-stream")
+            self.endHeaders()
+            (connection,) = daemon.site.connections
+            for index in range(4):
+                self.sendContent(EXAMPLE["part"](index))
+                self.flushContent()
+                queued.append([streamQueued(s) for s in connection.streams.values()])
+            self.endContent()
+
+    assert EXAMPLE["PART"] >= STREAM_BUFFER
+    daemon = await startTLS({"/": servletServer(Parts)})
+
+    def client():
+        c = H2Client(daemon.port(), window=2**31 - 1)
+        try:
+            return c.get("/")
+        finally:
+            c.close()
+
+    stream = await inThread(client)
+    assert stream.ended and not stream.reset
+    assert bytes(stream.data) == expectedBody(4 * EXAMPLE["PART"])
+    assert queued == [[0]] * 4
+
+
 # (c) The client goes away mid-response.
 
 @pytest_twisted.ensureDeferred
