@@ -264,28 +264,43 @@ def healthz(port: int) -> int | None:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_stop_lets_a_slow_download_finish_within_the_drain_timeout(supervised, signum):
-    from test_twistd_plugin import freePort
-
-    metricsPort = freePort()
-    run = supervised(2, "--drain-timeout", "10",
-                     "--metrics-listen", f"tcp:{metricsPort}:interface=127.0.0.1")
+    run = supervised(2, "--drain-timeout", "10")
     run.waitFor(r"worker \d \(pid \d+\) is ready", count=2)
     workers = set(run.readyPids())
-    assert healthz(metricsPort) == 200
     slow = http.client.HTTPConnection("127.0.0.1", run.port, timeout=20)
     slow.request("GET", "/slow")
     download = slow.getresponse()
     assert download.read(7) == b"part 0\n"
     started = time.monotonic()
     run.child.send_signal(signum)
-    # A balancer's health check sees the drain before the download ends.
-    assert waitUntil(lambda: healthz(metricsPort) == 503, "/healthz 503 while draining")
     rest = download.read()
     assert rest.count(b"part ") == 19 and rest.endswith(b"part 19\n")
     code = run.child.wait(timeout=DEADLINE)
     assert time.monotonic() - started < 10
     assert code == 0, run.text()
     assert {run.ended(pid) for pid in workers} == {"exit status 0"}
+    slow.close()
+
+
+def test_healthz_answers_503_while_a_worker_drains(supervised):
+    """A balancer's health check sees the drain before the download in
+    flight ends, and the download still completes."""
+    from test_twistd_plugin import freePort
+
+    metricsPort = freePort()
+    run = supervised(1, "--drain-timeout", "10",
+                     "--metrics-listen", f"tcp:{metricsPort}:interface=127.0.0.1")
+    run.waitFor(r"worker \d \(pid \d+\) is ready")
+    assert healthz(metricsPort) == 200
+    slow = http.client.HTTPConnection("127.0.0.1", run.port, timeout=20)
+    slow.request("GET", "/slow")
+    download = slow.getresponse()
+    assert download.read(7) == b"part 0\n"
+    run.child.send_signal(signal.SIGTERM)
+    assert waitUntil(lambda: healthz(metricsPort) == 503, "/healthz 503 while draining")
+    rest = download.read()
+    assert rest.endswith(b"part 19\n")
+    assert run.child.wait(timeout=DEADLINE) == 0, run.text()
     slow.close()
 
 
