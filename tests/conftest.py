@@ -1,5 +1,17 @@
+import sys
+from pathlib import Path
+
 import pytest
 import pytest_twisted
+
+# Test modules share helpers by basename (``from test_twistd_plugin import
+# ...``) across the per-layer folders; pytest puts a folder on sys.path
+# only once it collects from it, so ``pytest tests/http`` alone would not
+# find tests/hosting's helpers.  Every folder is on the path from the start.
+for _folder in sorted(p for p in Path(__file__).resolve().parent.iterdir()
+                      if p.is_dir() and not p.name.startswith((".", "_"))):
+    if str(_folder) not in sys.path:
+        sys.path.append(str(_folder))
 
 
 @pytest.fixture

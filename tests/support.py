@@ -175,3 +175,20 @@ class TLSDaemon(netsvc.HttpDaemon):
         key, cert = self.certificate
         options = CertificateOptions(privateKey=key, certificate=cert)
         return SSL4ServerEndpoint(reactor, 0, options, interface="127.0.0.1")
+
+
+def streamDigest(part, size: int) -> str:
+    """
+    The SHA-256 of the first C{size} bytes of a stream made of C{part(0)},
+    C{part(1)}, ... (what E14's servlet sends), to check a download.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    index, left = 0, size
+    while left > 0:
+        data = part(index)[:left]
+        digest.update(data)
+        left -= len(data)
+        index += 1
+    return digest.hexdigest()

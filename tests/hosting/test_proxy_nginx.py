@@ -14,7 +14,6 @@ the address nginx itself connects from (127.0.0.1, the trusted one).
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import http.client
 import json
@@ -34,7 +33,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from support import selfSignedCertificate
+from support import selfSignedCertificate, streamDigest
 
 #: twistd worker processes behind nginx (1 runs the single-process server).
 WORKERS = 2
@@ -401,15 +400,8 @@ def congested(metrics: int) -> float:
     raise AssertionError("no netsvc_http_congested_connections in /metrics")
 
 
-def expectedDigest(size: int) -> str:
-    digest = hashlib.sha256()
-    index, left = 0, size
-    while left > 0:
-        data = EXAMPLE["part"](index)[:left]
-        digest.update(data)
-        left -= len(data)
-        index += 1
-    return digest.hexdigest()
+def expectedDigest(size):
+    return streamDigest(EXAMPLE["part"], size)
 
 
 def test_slow_client_through_nginx(deployment):

@@ -15,7 +15,7 @@ from twisted.internet import threads
 
 import netsvc_twisted as netsvc
 from netsvc_twisted.testing import MemoryDaemon
-from support import TIMEOUT, startDaemon
+from support import TIMEOUT, startDaemon, streamDigest
 
 EXAMPLE = runpy.run_path(str(Path(__file__).resolve().parent.parent.parent
                              / "examples" / "slow_clients.py"))
@@ -23,14 +23,7 @@ SIZE = 64 << 20
 
 
 def expectedDigest(size):
-    digest = hashlib.sha256()
-    index, left = 0, size
-    while left > 0:
-        data = EXAMPLE["part"](index)[:left]
-        digest.update(data)
-        left -= len(data)
-        index += 1
-    return digest.hexdigest()
+    return streamDigest(EXAMPLE["part"], size)
 
 
 def slowRead(port, size, blocked):
