@@ -27,7 +27,7 @@ from netsvc_twisted._constants import (
 )
 from netsvc_twisted._events._dispatcher import eventDelivered, eventQueued
 from netsvc_twisted._http._h2 import streamQueued
-from netsvc_twisted._http._response import requestCallLater
+from netsvc_twisted._http._response import _TCPServer, requestCallLater
 
 if TYPE_CHECKING:
     from netsvc_twisted._http._response import Response
@@ -103,6 +103,10 @@ class CongestionBridge:
         self.observer = getattr(site, "observer", None)
         self._events: deque[tuple[int, int]] = deque()
         self._callLater = requestCallLater(response.request)
+        transport = getattr(response.request.channel, "transport", None)
+        #: The connection's transport when it is plain TCP, whose buffer
+        #: beforeWrite() reads directly.
+        self._tcp = transport if type(transport) is _TCPServer else None
 
     # Events.
 
@@ -131,8 +135,17 @@ class CongestionBridge:
         if self.pending and not self.paused:
             # Transports that cannot tell (TLS, test transports) count as
             # drained while Twisted has not paused us.
-            if not heldBytes(self.response.request.channel):
+            transport = self._tcp
+            if transport is not None:
+                # heldBytes() of a TCP transport, inlined (every part).
+                if transport.offset != len(transport.dataBuffer) or transport._tempDataLen:
+                    return
+            elif heldBytes(self.response.request.channel):
+                return
+            if self.backlog:
                 self._drained()
+            else:
+                self.pending = 0
 
     def blockWritten(self) -> None:
         self.pending += 1

@@ -240,10 +240,25 @@ def writeBody(request: Any, block: bytes) -> None:
         request.write(block)  # twisted.web's error, or nothing
         return
     request.sentLength += len(block)
+    transport = request.channel.transport
     if request.chunked:
-        sendData(request.channel.transport, (b"%x\r\n" % len(block), block, b"\r\n"))
-    else:
-        sendData(request.channel.transport, (block,))
+        sendData(transport, (b"%x\r\n" % len(block), block, b"\r\n"))
+        return
+    # sendData() for one block, inlined: the path of every streamed part.
+    if (
+        type(transport) is _TCPServer and transport.connected
+        and not transport.disconnecting and not transport._writeDisconnecting
+        and not transport._tempDataLen and transport.offset == len(transport.dataBuffer)
+    ):
+        try:
+            sent = transport.socket.send(block)
+        except OSError:
+            sent = 0
+        if sent:
+            if sent < len(block):
+                transport.write(block[sent:])
+            return
+    transport.write(block)
 
 
 class Response:

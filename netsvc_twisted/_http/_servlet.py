@@ -40,6 +40,13 @@ class HttpServlet:
     _bufferedMaximum = 4096
     _buffered = 0
     _congestionCallback: Callable[[int, int], Any] | None = None
+    #: False in a subclass that overrides flushContent(), which then
+    #: sees every flush.
+    _plainFlush = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plainFlush = cls.flushContent is HttpServlet.flushContent
 
     def __init__(self, session: HttpSession) -> None:
         self._session = session
@@ -140,6 +147,11 @@ class HttpServlet:
         response = self._response
         if isinstance(data, str):
             data = data.encode(response.charset)
+        if self._plainFlush and not self._buffer and len(data) > self._bufferedMaximum:
+            # A part bigger than the buffer, with nothing buffered: what
+            # flushContent() would write, without the buffer's round trip.
+            response.write(data)
+            return
         self._buffer.append(data)
         self._buffered += len(data)
         if self._buffered > self._bufferedMaximum:
