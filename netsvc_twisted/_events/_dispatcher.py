@@ -533,46 +533,33 @@ class Job:
         self._callback = callback
         self._params = tuple(params)
         self._cancelled = False
-        # Bumped by cancel(): a queue entry from before a cancel() never
-        # runs, even after reset(), so cancel/reset/schedule (the slow
-        # client pattern) cannot leave two entries producing in parallel.
+        # Bumped by cancel(): a queue entry from before a cancel() never runs,
+        # even after reset(), so cancel/reset/schedule (the slow client
+        # pattern) cannot leave two entries producing in parallel.
         self._generation = 0
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.execute is not Job.execute:
-            # An overridden execute() still runs for every queued entry.
-            cls._runQueued = Job._runQueuedExecute  # type: ignore[method-assign]
 
     def execute(self, params: Optional[Sequence[Any]] = None) -> None:
         """Call the callback with C{params}, or the stored ones, unless cancelled."""
-        if self._cancelled:
-            return
-        self._callback(*(self._params if params is None else tuple(params)))
+        if not self._cancelled:
+            self._callback(*(self._params if params is None else tuple(params)))
 
     def schedule(
         self, type: int = STANDARD_JOB, params: Optional[Sequence[Any]] = None
     ) -> None:
-        """Replace the stored arguments if given; queue the job unless cancelled.
-
-        C{type} is the priority (C{IDLE_JOB}, C{STANDARD_JOB},
-        C{PRIORITY_JOB}); C{params}, when given, replace the stored arguments
-        (spec 9.2).
-        """
+        """Queue the job unless cancelled, with priority C{type} (C{IDLE_JOB},
+        C{STANDARD_JOB}, C{PRIORITY_JOB}); C{params}, when given, replace the
+        stored arguments (spec 9.2)."""
         if params is not None:
             self._params = tuple(params)
         if not self._cancelled:
-            # A partial, not a lambda: no Python frame of its own per run.
             _queue.add(partial(self._runQueued, self._generation), type)
 
     def _runQueued(self, generation: int) -> None:
-        # execute(), inlined: one call fewer for every part a producer writes.
-        if generation == self._generation and not self._cancelled:
-            self._callback(*self._params)
-
-    def _runQueuedExecute(self, generation: int) -> None:
-        if generation == self._generation:
-            self.execute()
+        if generation == self._generation:  # execute(), inlined unless overridden
+            if type(self).execute is Job.execute:
+                self._callback(*self._params)
+            else:
+                self.execute()
 
     def cancel(self) -> None:
         """Make sure the callback never runs, even if already queued."""

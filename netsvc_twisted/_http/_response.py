@@ -239,10 +239,11 @@ def writeBody(request: Any, block: bytes) -> None:
     if request.finished or request._disconnected:
         request.write(block)  # twisted.web's error, or nothing
         return
-    request.sentLength += len(block)
+    size = len(block)
+    request.sentLength += size
     transport = request.channel.transport
     if request.chunked:
-        sendData(transport, (b"%x\r\n" % len(block), block, b"\r\n"))
+        sendData(transport, (b"%x\r\n" % size, block, b"\r\n"))
         return
     # sendData() for one block, inlined: the path of every streamed part.
     if (
@@ -255,7 +256,7 @@ def writeBody(request: Any, block: bytes) -> None:
         except OSError:
             sent = 0
         if sent:
-            if sent < len(block):
+            if sent < size:
                 transport.write(block[sent:])
             return
     transport.write(block)
