@@ -1,8 +1,11 @@
 import sys
 from pathlib import Path
 
+import runpy
+
 import pytest
 import pytest_twisted
+from twisted.logger import globalLogPublisher
 
 # Test modules share helpers by basename (``from test_twistd_plugin import
 # ...``) across the per-layer folders; pytest puts a folder on sys.path
@@ -23,3 +26,23 @@ def daemons():
     yield started
     for daemon in started:
         pytest_twisted.blockon(daemon.stop())
+
+
+@pytest.fixture
+def logEvents():
+    """Every event logged while the test runs, in order."""
+    events = []
+    globalLogPublisher.addObserver(events.append)
+    yield events
+    globalLogPublisher.removeObserver(events.append)
+
+
+@pytest.fixture
+def example():
+    """Load one of examples/ by file name: its namespace."""
+    root = Path(__file__).resolve().parent.parent / "examples"
+
+    def load(name):
+        return runpy.run_path(str(root / name), run_name="example_" + name[:-3])
+
+    return load

@@ -192,3 +192,11 @@ def streamDigest(part, size: int) -> str:
         left -= len(data)
         index += 1
     return digest.hexdigest()
+
+
+async def started(daemons, daemon):
+    """Start C{daemon}, check it listens, have the test stop it: its port."""
+    await daemon.start()
+    assert daemon.startFailure is None
+    daemons.append(daemon)
+    return daemon.port()

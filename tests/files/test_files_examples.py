@@ -2,33 +2,17 @@
 example programs' own build() and driven over real sockets."""
 
 import os
-import runpy
 import signal
 import subprocess
 import sys
 
-import pytest
 import pytest_twisted
 
 
-from support import LOCAL, fetch
+from support import LOCAL, fetch, started
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-@pytest.fixture
-def example():
-    def load(name):
-        return runpy.run_path(os.path.join(ROOT, "examples", name),
-                              run_name="example_" + name[:-3])
-
-    return load
-
-
-async def started(daemons, daemon):
-    await daemon.start()
-    assert daemon.startFailure is None
-    daemons.append(daemon)
-    return daemon.port()
 
 
 @pytest_twisted.ensureDeferred

@@ -3,32 +3,15 @@ programs' own build() and driven over real sockets."""
 
 import http.client
 import os
-import runpy
 
-import pytest
 import pytest_twisted
 from twisted.internet import threads
 
 
-from support import LOCAL, fetch
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from support import LOCAL, fetch, started
 
 
-@pytest.fixture
-def example():
-    def load(name):
-        return runpy.run_path(os.path.join(ROOT, "examples", name),
-                              run_name="example_" + name[:-3])
 
-    return load
-
-
-async def started(daemons, daemon):
-    await daemon.start()
-    assert daemon.startFailure is None
-    daemons.append(daemon)
-    return daemon.port()
 
 
 def postInPieces(port, path, pieces):

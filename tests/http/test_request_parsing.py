@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import pytest_twisted
-from twisted.logger import LogLevel, globalLogPublisher
+from twisted.logger import LogLevel
 
 import netsvc_twisted as netsvc
 from netsvc_twisted._http._daemon import DEFAULT_BACKLOG
@@ -58,14 +58,6 @@ class Login(netsvc.HttpServer):
         return Report(session)
 
 
-@pytest.fixture
-def logged():
-    events = []
-    globalLogPublisher.addObserver(events.append)
-    yield events
-    globalLogPublisher.removeObserver(events.append)
-
-
 def send(data: bytes, servers=None):
     daemon = MemoryDaemon(servers or {"/": servletServer(Report)})
     connection = daemon.connect()
@@ -74,15 +66,15 @@ def send(data: bytes, servers=None):
     return connection.replies(), connection
 
 
-def refused(data: bytes, status: int, logged=None):
+def refused(data: bytes, status: int, logEvents=None):
     """Sent with a request pipelined behind: one answer, then the close."""
     replies, connection = send(data + NEXT)
     assert [r.status for r in replies] == [status], replies
     assert replies[0].header("connection") == "close"
     assert connection.closed
     assert b"Traceback" not in replies[0].body
-    if logged is not None:
-        assert not [e for e in logged if e.get("log_level", LogLevel.info) > LogLevel.warn]
+    if logEvents is not None:
+        assert not [e for e in logEvents if e.get("log_level", LogLevel.info) > LogLevel.warn]
     return replies[0]
 
 
@@ -97,8 +89,8 @@ def post(*lines: bytes, body: bytes = b"") -> bytes:
     b"POST /c HTTP/1.1\r\nHost: x\r\n\tContent-Length: 35\r\n\r\n",
     b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n",
 ])
-def test_obs_fold_is_400(head, logged):
-    page = refused(head + b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n", 400, logged)
+def test_obs_fold_is_400(head, logEvents):
+    page = refused(head + b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n", 400, logEvents)
     assert b"obs-fold" in page.body
 
 
@@ -116,8 +108,8 @@ def test_obs_fold_is_400(head, logged):
     ([b"Content-Length: " + b"1" * 5000], 400),
     ([b"Content-Length: +5"], 400),
 ])
-def test_framing_headers(lines, status, logged):
-    refused(post(*lines, body=b"5\r\nhello\r\n0\r\n\r\n"), status, logged)
+def test_framing_headers(lines, status, logEvents):
+    refused(post(*lines, body=b"5\r\nhello\r\n0\r\n\r\n"), status, logEvents)
 
 
 def test_transfer_encoding_in_http10_is_400():
@@ -126,9 +118,9 @@ def test_transfer_encoding_in_http10_is_400():
 
 @pytest.mark.parametrize("size", [b"fffffffffffffffff", b"8000000000000000", b"5 x", b"+5",
                                   b"5;a=", b"5;" + b"e" * 2000])
-def test_bad_chunk_size_is_400(size, logged):
+def test_bad_chunk_size_is_400(size, logEvents):
     refused(post(b"Transfer-Encoding: chunked", body=size + b"\r\nhello\r\n0\r\n\r\n"), 400,
-            logged)
+            logEvents)
 
 
 def test_chunk_size_up_to_2_63_and_extensions_are_taken():
@@ -140,9 +132,9 @@ def test_chunk_size_up_to_2_63_and_extensions_are_taken():
     assert replies == [] and not connection.closed  # still reading that chunk
 
 
-def test_a_request_after_the_last_chunk_is_not_swallowed_as_trailers(logged):
+def test_a_request_after_the_last_chunk_is_not_swallowed_as_trailers(logEvents):
     refused(post(b"Transfer-Encoding: chunked", body=b"5\r\nhello\r\n0\r\n")
-            + b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n", 400, logged)
+            + b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n", 400, logEvents)
 
 
 def test_valid_trailers_are_read_and_the_next_request_served():
@@ -182,8 +174,8 @@ def test_a_bad_chunk_after_dispatch_destroys_the_servlet():
     b"GET * HTTP/1.1\r\nHost: x\r\n\r\n",
     b"get / HTTP/1.1\r\nHost: x\r\n\r\n",
 ])
-def test_bad_host_and_target_are_400(head, logged):
-    refused(head, 400, logged)
+def test_bad_host_and_target_are_400(head, logEvents):
+    refused(head, 400, logEvents)
 
 
 def test_host_is_never_reflected_unchecked():
@@ -202,9 +194,9 @@ def test_http10_without_host_is_served():
     assert [r.status for r in replies] == [200] and connection.closed
 
 
-def test_connect_is_405_with_allow(logged):
+def test_connect_is_405_with_allow(logEvents):
     page = refused(b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n", 405,
-                   logged)
+                   logEvents)
     assert "GET" in page.header("allow")
 
 

@@ -4,7 +4,7 @@ names the input and fails without the fix.
 """
 
 import pytest
-from twisted.logger import LogLevel, globalLogPublisher
+from twisted.logger import LogLevel
 
 import netsvc_twisted as netsvc
 from netsvc_twisted.testing import MemoryDaemon
@@ -23,21 +23,13 @@ class HelloServer(netsvc.HttpServer):
         return Hello(session)
 
 
-@pytest.fixture
-def logged():
-    events = []
-    globalLogPublisher.addObserver(events.append)
-    yield events
-    globalLogPublisher.removeObserver(events.append)
-
-
 @pytest.mark.parametrize("target", [
     b"http://[::1/", b"http://]x/", b"http://a[b/", b"http://[x]/",
 ])
-def test_absolute_form_with_unparseable_host_is_400(target, logged):
+def test_absolute_form_with_unparseable_host_is_400(target, logEvents):
     """
     urlsplit() raises ValueError on these hosts; it escaped the channel,
-    so Twisted logged an unhandled error and dropped the connection.  Now
+    so Twisted logEvents an unhandled error and dropped the connection.  Now
     the head parser refuses them first, and closes.
     """
     connection = MemoryDaemon({"/": HelloServer()}).connect()
@@ -45,7 +37,7 @@ def test_absolute_form_with_unparseable_host_is_400(target, logged):
                     b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert [r.status for r in connection.replies()] == [400]
     assert connection.transport.disconnecting
-    assert not [e for e in logged if e.get("log_level", LogLevel.info) > LogLevel.warn]
+    assert not [e for e in logEvents if e.get("log_level", LogLevel.info) > LogLevel.warn]
 
 
 class Fields(netsvc.FormServlet):
@@ -62,7 +54,7 @@ class FieldsServer(netsvc.HttpServer):
 
 
 @pytest.mark.parametrize("charset", ["idna", "undefined"])
-def test_form_charset_whose_codec_raises_unicode_error_is_400(charset, logged):
+def test_form_charset_whose_codec_raises_unicode_error_is_400(charset, logEvents):
     """
     These codecs raise UnicodeError, not UnicodeDecodeError, on bad bytes;
     the form decoder let it through as a servlet exception and a 500.
@@ -71,14 +63,14 @@ def test_form_charset_whose_codec_raises_unicode_error_is_400(charset, logged):
         "POST", "/", b"a=xn--",
         {"Content-Type": f"application/x-www-form-urlencoded; charset={charset}"})
     assert reply.status == 400
-    assert not [e for e in logged if e.get("log_level", LogLevel.info) > LogLevel.warn]
+    assert not [e for e in logEvents if e.get("log_level", LogLevel.info) > LogLevel.warn]
 
 
 @pytest.mark.parametrize("head", [
     b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"s" * 40,  # in the headers
     b"GET /" + b"a" * 40,  # in the request line
 ])
-def test_a_trickled_head_is_timed_out(head, logged):
+def test_a_trickled_head_is_timed_out(head, logEvents):
     """
     Twisted restarts its idle timeout on every byte, so a head sent a
     byte at a time (slowloris) kept its connection open for ever.
@@ -93,7 +85,7 @@ def test_a_trickled_head_is_timed_out(head, logged):
         daemon.clock.advance(1)
     assert connection.closed
     assert 10 <= daemon.clock.seconds() <= 11
-    assert not [e for e in logged if e.get("log_level", LogLevel.info) > LogLevel.warn]
+    assert not [e for e in logEvents if e.get("log_level", LogLevel.info) > LogLevel.warn]
 
 
 def test_heads_completing_in_time_are_served_one_after_another():
