@@ -2,7 +2,6 @@
 programs' own build() and driven over real sockets."""
 
 import http.client
-import os
 
 import pytest_twisted
 from twisted.internet import threads
