@@ -10,7 +10,9 @@ from netsvc_twisted._constants import *  # noqa: F401,F403
 from netsvc_twisted._events._agent import Agent
 from netsvc_twisted._http._budget import MemoryBudget, bodyMemory
 from netsvc_twisted._http._daemon import HttpDaemon
-from netsvc_twisted._events._dispatcher import Dispatcher, Job, terminate
+from netsvc_twisted._events._dispatcher import Dispatcher
+from netsvc_twisted._events._jobs import Job
+from netsvc_twisted._events._loop import terminate
 from netsvc_twisted._events._environ import expandEnviron, lookupEnviron, mergeEnviron, uniqueId
 from netsvc_twisted._errors import ResponseStateError
 from netsvc_twisted._files._server import FileServer

@@ -34,7 +34,8 @@ from netsvc_twisted._constants import (
     SOCKET_POLLPRI,
     STANDARD_JOB,
 )
-from netsvc_twisted._events._dispatcher import Job, _cancelCall, getReactor
+from netsvc_twisted._events._jobs import Job
+from netsvc_twisted._events._loop import _cancelCall, getReactor
 from netsvc_twisted._events._environ import uniqueId
 from netsvc_twisted._events._logging import logException
 

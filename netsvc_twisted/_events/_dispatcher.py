@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.events.test_dispatcher -*-
 """
-OSE's dispatcher, jobs, signal monitoring and shutdown sequence (spec 9.1,
-9.2, 9.4) on the Twisted reactor.
+OSE's dispatcher, signal monitoring and shutdown sequence (spec 9.1, 9.4)
+on the Twisted reactor; the job queue is C{_jobs}, the reactor and loop
+state C{_loop}.
 
 OSE runs one event loop per process, so the state here is process-wide: one
 three-level job queue drained from the reactor, one table of signal
@@ -15,44 +16,25 @@ signals are simulated with L{deliverSignal}.
 from __future__ import annotations
 
 import signal as _signal
-import time
-from collections import deque
 from contextlib import contextmanager
-from functools import partial
 from types import FrameType
-from typing import Any, Callable, Iterator, Optional, Sequence
-
-from twisted.internet.error import AlreadyCalled, AlreadyCancelled, ReactorNotRunning
+from typing import Any, Callable, Iterator, Optional
 
 from netsvc_twisted._constants import (
-    IDLE_JOB,
-    PRIORITY_JOB,
     SHUTDOWN_ARRIVED,
     SHUTDOWN_PENDING,
     STANDARD_JOB,
 )
+from netsvc_twisted._events import _loop
+from netsvc_twisted._events._jobs import _queue
 from netsvc_twisted._events._logging import logException
-
-# How long the queue waits before running idle jobs: Twisted cannot tell us
-# that no I/O is pending, so idle jobs yield one short reactor turn.
-IDLE_DELAY = 0.01
-#: A drain runs the jobs its jobs schedule for at most this many rounds and,
-#: after the first, seconds: a job that writes a part and schedules itself
-#: writes several per reactor turn, and I/O is still polled between drains.
-DRAIN_ROUNDS = 16
-DRAIN_SLICE = 0.001
-_clock = time.monotonic  # DRAIN_SLICE's clock (tests replace it)
-
-_reactorOverride: Any = None
-
-
-def getReactor() -> Any:
-    """Return the reactor every event-system object uses."""
-    if _reactorOverride is not None:
-        return _reactorOverride
-    from twisted.internet import reactor
-
-    return reactor
+from netsvc_twisted._events._loop import (
+    _cancelCall,
+    _state,
+    _stopReactor,
+    _terminated,
+    getReactor,
+)
 
 
 @contextmanager
@@ -62,209 +44,14 @@ def usingReactor(reactor: Any) -> Iterator[Any]:
     the block; queues, signal subscriptions and shutdown state are reset on
     entry and exit so tests do not leak into each other.
     """
-    global _reactorOverride
-    previous = _reactorOverride
+    previous = _loop.reactorOverride
     _resetState()
-    _reactorOverride = reactor
+    _loop.reactorOverride = reactor
     try:
         yield reactor
     finally:
         _resetState()
-        _reactorOverride = previous
-
-
-def _cancelCall(call: Any) -> None:
-    try:
-        call.cancel()
-    except (AlreadyCalled, AlreadyCancelled):
-        pass
-
-
-def _stopReactor() -> None:
-    stop = getattr(getReactor(), "stop", None)
-    if stop is None:
-        return
-    try:
-        stop()
-    except ReactorNotRunning:
-        pass
-
-
-class _LoopState:
-    """Dispatcher bookkeeping that is not a queue."""
-
-    def __init__(self) -> None:
-        self.ownsReactor = False
-        self.exit: Optional[SystemExit] = None
-        self.idleCheck: Any = None
-        self.warnings = True
-        self.fatal: Optional[str] = None
-
-    def reset(self) -> None:
-        if self.idleCheck is not None:
-            _cancelCall(self.idleCheck)
-        self.idleCheck = None
-        self.exit = None
-        self.fatal = None
-
-
-_state = _LoopState()
-
-
-def _terminated(exc: SystemExit) -> None:
-    """A callback raised SystemExit: stop, and let Dispatcher.run re-raise."""
-    if _state.exit is None:
-        _state.exit = exc
-    _stopReactor()
-
-
-def fatalError(message: str) -> None:
-    """
-    Make the program L{Dispatcher.run} runs (or is about to run) end with
-    the one-line C{message} on stderr and exit status 1: how a part of
-    the program that cannot work (a daemon that cannot listen) stops it
-    loudly instead of leaving a process that serves nothing.  Ignored
-    when something else runs the reactor (twistd, a test runner), whose
-    owner sees the failure its own way; the first message wins.
-    """
-    reactor = getReactor()
-    if getattr(reactor, "running", False) and not _state.ownsReactor:
-        return
-    if _state.fatal is None:
-        _state.fatal = " ".join(message.split())
-    if _state.ownsReactor:
-        _stopReactor()
-
-
-def terminate() -> None:
-    """Stop the dispatcher and raise C{SystemExit} (spec 1.5)."""
-    _stopReactor()
-    raise SystemExit()
-
-
-def _runEntry(entry: Callable[[], object]) -> None:
-    try:
-        entry()
-    except SystemExit as exc:
-        _terminated(exc)
-    except Exception:
-        # decisions.md (7): logged, the loop continues.
-        logException(skip=1)
-
-
-class _JobQueue:
-    """
-    Three FIFO queues drained by a single pending C{callLater}.
-
-    A drain runs as many priority/standard jobs as were queued when it
-    started (priority first), then, in later rounds of as many as were
-    queued at each round's start, the jobs those schedule: up to
-    L{DRAIN_ROUNDS} rounds and L{DRAIN_SLICE} seconds, while no event waits
-    for the reactor (L{eventQueued}).  The rest waits for the next reactor
-    turn, so I/O is not starved.  Idle jobs run only in a drain that found
-    the other two queues empty.
-    """
-
-    def __init__(self) -> None:
-        self.queues: dict[int, deque[Callable[[], object]]] = {
-            PRIORITY_JOB: deque(),
-            STANDARD_JOB: deque(),
-            IDLE_JOB: deque(),
-        }
-        self.call: Any = None
-        self.callIsIdle = False
-        # Events queued for delivery from the reactor and not yet delivered.
-        self.events = 0
-        self.draining = False  # a drain re-arms once, at its end
-
-    def add(self, entry: Callable[[], object], type: int) -> None:
-        try:
-            queue = self.queues[type]
-        except (KeyError, TypeError):
-            raise ValueError("invalid job type %r" % (type,)) from None
-        queue.append(entry)
-        self._arm()
-
-    def pending(self) -> int:
-        return sum(len(queue) for queue in self.queues.values())
-
-    def clear(self) -> None:
-        if self.call is not None:
-            _cancelCall(self.call)
-        self.call = None
-        self.events = 0
-        for queue in self.queues.values():
-            queue.clear()
-
-    def _arm(self) -> None:
-        if self.draining:
-            return
-        if self.queues[PRIORITY_JOB] or self.queues[STANDARD_JOB]:
-            if self.call is not None:
-                if not self.callIsIdle:
-                    return
-                _cancelCall(self.call)
-            self.call = getReactor().callLater(0, self._drain)
-            self.callIsIdle = False
-        elif self.queues[IDLE_JOB] and self.call is None:
-            self.call = getReactor().callLater(IDLE_DELAY, self._drain)
-            self.callIsIdle = True
-
-    def _drain(self) -> None:
-        self.call = None
-        if _state.exit is not None:
-            return  # terminating: the rest of the queue never runs
-        priority = self.queues[PRIORITY_JOB]
-        standard = self.queues[STANDARD_JOB]
-        idle = self.queues[IDLE_JOB]
-        self.draining = True
-        try:
-            if priority or standard:
-                self._runRounds(priority, standard)
-            else:
-                budget = len(idle)
-                while budget and idle and not (priority or standard):
-                    if _state.exit is not None:
-                        break
-                    _runEntry(idle.popleft())
-                    budget -= 1
-        finally:
-            self.draining = False
-        if _state.exit is not None:
-            return
-        self._arm()
-        if self.call is None:
-            _requestIdleCheck()
-
-    def _runRounds(self, priority: deque, standard: deque) -> None:
-        started = _clock()
-        for round in range(DRAIN_ROUNDS):
-            budget = len(priority) + len(standard)
-            while budget and (priority or standard) and _state.exit is None:
-                if round and (self.events or _clock() - started >= DRAIN_SLICE):
-                    return
-                _runEntry(priority.popleft() if priority else standard.popleft())
-                budget -= 1
-            if _state.exit is not None or not (priority or standard):
-                return
-
-
-_queue = _JobQueue()
-
-
-def eventQueued() -> None:
-    """
-    Note an event waiting for the reactor to deliver it (C{CONNECTION_BLOCKED}):
-    until L{eventDelivered}, drains run no later rounds, so a job that
-    schedules itself does not run on past news meant for it.
-    """
-    _queue.events += 1
-
-
-def eventDelivered() -> None:
-    """The event noted by L{eventQueued} was delivered or dropped."""
-    if _queue.events:
-        _queue.events -= 1
+        _loop.reactorOverride = previous
 
 
 class _SignalHub:
@@ -333,7 +120,7 @@ class _SignalHub:
             reactor.callLater(0, self.deliver, signum)
 
     def _install(self, signum: int) -> None:
-        if _reactorOverride is not None or signum in self.saved:
+        if _loop.reactorOverride is not None or signum in self.saved:
             return
         reactor = getReactor()
         if getattr(reactor, "running", False):
@@ -494,6 +281,9 @@ def _requestIdleCheck() -> None:
     _state.idleCheck = getReactor().callLater(0, _idleCheck)
 
 
+_queue.quiet = _requestIdleCheck
+
+
 def _idleCheck() -> None:
     _state.idleCheck = None
     if _state.ownsReactor and _nothingToDo(getReactor()):
@@ -521,60 +311,6 @@ def _nothingToDo(reactor: Any) -> bool:
     except Exception:
         return False
     return True
-
-
-class Job:
-    """
-    A callback with stored arguments that can be scheduled repeatedly and
-    cancelled, even while it is queued (spec 9.2).
-    """
-
-    def __init__(self, callback: Callable[..., object], params: Sequence[Any] = ()):
-        self._callback = callback
-        self._params = tuple(params)
-        self._cancelled = False
-        # Bumped by cancel(): a queue entry from before a cancel() never runs,
-        # even after reset(), so cancel/reset/schedule (the slow client
-        # pattern) cannot leave two entries producing in parallel.
-        self._generation = 0
-
-    def execute(self, params: Optional[Sequence[Any]] = None) -> None:
-        """Call the callback with C{params}, or the stored ones, unless cancelled."""
-        if not self._cancelled:
-            self._callback(*(self._params if params is None else tuple(params)))
-
-    def schedule(
-        self, type: int = STANDARD_JOB, params: Optional[Sequence[Any]] = None
-    ) -> None:
-        """Queue the job unless cancelled, with priority C{type} (C{IDLE_JOB},
-        C{STANDARD_JOB}, C{PRIORITY_JOB}); C{params}, when given, replace the
-        stored arguments (spec 9.2)."""
-        if params is not None:
-            self._params = tuple(params)
-        if not self._cancelled:
-            _queue.add(partial(self._runQueued, self._generation), type)
-
-    def _runQueued(self, generation: int) -> None:
-        if generation == self._generation:  # execute(), inlined unless overridden
-            if type(self).execute is Job.execute:
-                self._callback(*self._params)
-            else:
-                self.execute()
-
-    def cancel(self) -> None:
-        """Make sure the callback never runs, even if already queued."""
-        self._cancelled = True
-        self._generation += 1
-
-    def reset(self) -> None:
-        """Undo L{cancel}."""
-        self._cancelled = False
-
-    def __bool__(self) -> bool:
-        return not self._cancelled
-
-    def __call__(self) -> None:
-        self.execute()
 
 
 class Dispatcher:
@@ -632,8 +368,7 @@ class Dispatcher:
         neither waits; one scheduled by a running job may run in the same
         reactor turn, for a few rounds (a producer writes several parts
         while nothing else waits), but at most 16 rounds or about 1 ms,
-        and none while an event waits for a servlet (a
-        C{CONNECTION_BLOCKED}), so sockets are polled between them.
+        so sockets are polled between them.
         """
         _queue.add(callback, type)
 

@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 from twisted.logger import Logger
 
 from netsvc_twisted._constants import LOG_INFO
-from netsvc_twisted._events._dispatcher import getReactor
+from netsvc_twisted._events._loop import getReactor
 from netsvc_twisted._events._logging import _deliverToMonitor
 from netsvc_twisted._http._response import headerName
 

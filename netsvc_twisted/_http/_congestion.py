@@ -6,9 +6,11 @@ The bridge between Twisted's flow control and OSE congestion callbacks
 While a servlet monitors congestion, a streaming L{IPushProducer} is
 registered on its request: the transport's C{pauseProducing()} becomes
 C{CONNECTION_BLOCKED}, C{resumeProducing()} becomes C{CONNECTION_CLEARED}
-and C{stopProducing()} means the client is gone.  Events are queued and
-delivered from the reactor, never inside the C{sendContent()} whose write
-filled the buffer.
+and C{stopProducing()} means the client is gone.  Events are delivered as
+jobs of the event loop (spec 5.2), never inside the C{sendContent()} whose
+write filled the buffer: priority jobs, so a producer hears
+C{CONNECTION_BLOCKED} before its next part whatever its own priority, in
+the same drain, without waiting for a reactor turn.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from netsvc_twisted._constants import (
     CONNECTION_BACKLOG,
     CONNECTION_BLOCKED,
     CONNECTION_CLEARED,
+    PRIORITY_JOB,
 )
-from netsvc_twisted._events._dispatcher import eventDelivered, eventQueued
+from netsvc_twisted._events._jobs import queueCall
+from netsvc_twisted._events._loop import getReactor
 from netsvc_twisted._http._h2 import streamQueued
 from netsvc_twisted._http._response import _TCPServer, requestCallLater
 
@@ -85,7 +89,7 @@ class CongestionBridge:
     paused = False
     backlog = False
     _sinceBacklog = 0
-    _delivering = None
+    _delivering = False  # a _deliver job is queued
     _drainCheck = None
     _stallTimer = None
     #: The site's IHttpObserver, and the queued bytes it was last told of
@@ -103,6 +107,10 @@ class CongestionBridge:
         self.observer = getattr(site, "observer", None)
         self._events: deque[tuple[int, int]] = deque()
         self._callLater = requestCallLater(response.request)
+        # Events are jobs when the request is served on the dispatcher's
+        # reactor, always but in a test whose clock serves requests while
+        # jobs run on the real reactor (a MemoryDaemon outside its with).
+        self._viaJobs = self._callLater == getReactor().callLater
         transport = getattr(response.request.channel, "transport", None)
         #: The connection's transport when it is plain TCP, whose buffer
         #: beforeWrite() reads directly.
@@ -112,14 +120,15 @@ class CongestionBridge:
 
     def _queue(self, status: int, pending: int) -> None:
         self._events.append((status, pending))
-        if self._delivering is None:
-            self._delivering = self._callLater(0, self._deliver)
-            # No job (the servlet's producer) runs on before it hears this.
-            eventQueued()
+        if not self._delivering:
+            self._delivering = True
+            if self._viaJobs:
+                queueCall(self._deliver, PRIORITY_JOB)
+            else:
+                self._callLater(0, self._deliver)
 
     def _deliver(self) -> None:
-        self._delivering = None
-        eventDelivered()
+        self._delivering = False
         events = self._events
         while events and self.servlet is not None:
             status, pending = events.popleft()
@@ -258,12 +267,11 @@ class CongestionBridge:
         self._events.clear()
         self._reportCleared()
         self._cancelStall()
-        if self._delivering is not None and self._delivering.active():
-            eventDelivered()
-        for call in (self._delivering, self._drainCheck):
-            if call is not None and call.active():
-                call.cancel()
-        self._delivering = self._drainCheck = None
+        # A queued _deliver() finds no events and no servlet.
+        call = self._drainCheck
+        if call is not None and call.active():
+            call.cancel()
+        self._drainCheck = None
 
 
 def subscribe(servlet: HttpServlet) -> None:

@@ -21,7 +21,7 @@ from twisted.web import resource, server
 
 from netsvc_twisted._http._accesslog import AccessLog
 from netsvc_twisted._http._congestion import DEFAULT_STALL_TIMEOUT
-from netsvc_twisted._events._dispatcher import fatalError, getReactor
+from netsvc_twisted._events._loop import fatalError, getReactor
 from netsvc_twisted._interfaces import IHttpServer
 from netsvc_twisted._http._lifecycle import ServletCall
 from netsvc_twisted._http._observe import IHttpObserver, IMetricsEndpoint, metricsEndpoint

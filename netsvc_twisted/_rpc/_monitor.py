@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from netsvc_twisted._events._agent import Agent
 from netsvc_twisted._constants import SERVICE_AVAILABLE, SERVICE_WITHDRAWN, STANDARD_JOB
-from netsvc_twisted._events._dispatcher import Job
+from netsvc_twisted._events._jobs import Job
 from netsvc_twisted._rpc._registry import ServiceBinding, registry
 
 __all__ = ["Monitor"]

@@ -27,7 +27,8 @@ from netsvc_twisted._constants import (
     SOCKET_POLLOUT,
     STANDARD_JOB,
 )
-from netsvc_twisted._events._dispatcher import Job, deliverSignal, usingReactor
+from netsvc_twisted._events._dispatcher import deliverSignal, usingReactor
+from netsvc_twisted._events._jobs import Job
 
 from test_dispatcher import ROOT, runChild, settle
 

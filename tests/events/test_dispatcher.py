@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_dispatcher -*-
+# -*- test-case-name: tests.events.test_dispatcher -*-
 """
 Tests for the dispatcher, jobs, signal monitoring and the shutdown sequence.
 
@@ -19,7 +19,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import globalLogPublisher
 
-from netsvc_twisted._events import _dispatcher
+from netsvc_twisted._events import _dispatcher, _jobs
 from netsvc_twisted._constants import (
     IDLE_JOB,
     PRIORITY_JOB,
@@ -27,14 +27,9 @@ from netsvc_twisted._constants import (
     SHUTDOWN_PENDING,
     STANDARD_JOB,
 )
-from netsvc_twisted._events._dispatcher import (
-    Dispatcher,
-    Job,
-    deliverSignal,
-    getReactor,
-    terminate,
-    usingReactor,
-)
+from netsvc_twisted._events._dispatcher import Dispatcher, deliverSignal, usingReactor
+from netsvc_twisted._events._jobs import Job
+from netsvc_twisted._events._loop import getReactor, terminate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -172,10 +167,10 @@ def test_jobs_scheduled_during_drain_run_in_bounded_rounds(clock):
 
     dispatcher.schedule(forever)
     runOneDrain(clock)
-    assert len(runs) == _dispatcher.DRAIN_ROUNDS
+    assert len(runs) == _jobs.DRAIN_ROUNDS
     assert clock.getDelayedCalls()  # the next run waits for the next turn
     runOneDrain(clock)
-    assert len(runs) == 2 * _dispatcher.DRAIN_ROUNDS
+    assert len(runs) == 2 * _jobs.DRAIN_ROUNDS
 
 
 def test_drain_slice_bounds_the_later_rounds(clock, monkeypatch):
@@ -187,10 +182,10 @@ def test_drain_slice_bounds_the_later_rounds(clock, monkeypatch):
     now = [100.0]
 
     def tick():
-        now[0] += _dispatcher.DRAIN_SLICE * 0.3
+        now[0] += _jobs.DRAIN_SLICE * 0.3
         return now[0]
 
-    monkeypatch.setattr(_dispatcher, "_clock", tick)
+    monkeypatch.setattr(_jobs, "_clock", tick)
     dispatcher = Dispatcher()
     runs = []
 
@@ -238,37 +233,6 @@ def test_later_rounds_keep_priority_and_fifo(clock):
     assert order == ["a", "b", "c", "a", "b", "P", "c", "a", "b", "c"]
     settle(clock)
     assert order[-1] == "idle"
-
-
-def test_a_queued_event_ends_the_later_rounds(clock):
-    """
-    While an event waits for the reactor (a CONNECTION_BLOCKED), a job
-    that schedules itself runs once per turn, as before the later rounds:
-    it hears the news before it produces again.
-    """
-    dispatcher = Dispatcher()
-    runs = []
-
-    def producer():
-        runs.append(1)
-        if len(runs) == 2:
-            _dispatcher.eventQueued()
-        dispatcher.schedule(producer)
-
-    dispatcher.schedule(producer)
-    runOneDrain(clock)
-    assert len(runs) == 2
-    runOneDrain(clock)
-    assert len(runs) == 3
-    _dispatcher.eventDelivered()
-    _dispatcher.eventDelivered()  # more releases than holds are harmless
-    runOneDrain(clock)
-    assert len(runs) == 3 + _dispatcher.DRAIN_ROUNDS
-    _dispatcher.eventQueued()
-    dispatcher.reset()  # usingReactor and reset forget held events
-    dispatcher.schedule(producer)
-    runOneDrain(clock)
-    assert len(runs) == 3 + 2 * _dispatcher.DRAIN_ROUNDS
 
 
 def test_priority_job_scheduled_by_standard_job_runs_next(clock):

@@ -10,11 +10,12 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import pytest_twisted
 from twisted.internet import threads
 
 import netsvc_twisted as netsvc
-from netsvc_twisted._events import _dispatcher
+from netsvc_twisted._events import _jobs
 from netsvc_twisted.testing import MemoryDaemon, _runTurn
 from support import TIMEOUT, fetch, startDaemon
 
@@ -91,30 +92,40 @@ def waitFor(condition):
         time.sleep(0.001)
 
 
-def test_no_part_is_produced_past_an_unheard_block(monkeypatch):
+@pytest.mark.parametrize("priority", [netsvc.STANDARD_JOB, netsvc.PRIORITY_JOB])
+def test_no_part_is_produced_past_an_unheard_block(monkeypatch, priority):
     """
     The producer's job blocks the connection while it writes its third
-    part: it still schedules itself, but runs no further round before
-    CONNECTION_BLOCKED reaches it, so the third part is the last.
+    part and schedules itself again: CONNECTION_BLOCKED, a priority job,
+    reaches it in the same drain before that job runs, whatever the
+    producer's own priority, so the third part is the last.
     """
-    monkeypatch.setattr(_dispatcher, "_clock", lambda: 0.0)  # no slice: only rounds count
-    parts = []
+    monkeypatch.setattr(_jobs, "_clock", lambda: 0.0)  # no slice: only rounds count
+    parts, servlets = [], []
 
     class Blocking(EXAMPLE["SlowClientServlet"]):
-        def produce(self):
+        def processRequest(self):
+            servlets.append(self)
+            super().processRequest()
+
+        def produce(self):  # E14's, rescheduling itself at `priority`
             parts.append(self.index)
             if len(parts) == 3:
                 connection.block()  # as Twisted does when its buffer fills
-            super().produce()
+            self.sendContent(EXAMPLE["part"](self.index))
+            self.index += 1
+            self.job.schedule(priority)
 
     with MemoryDaemon.forServlet(Blocking) as daemon:
         connection = daemon.connect()
         connection.send(b"GET /?size=%d HTTP/1.1\r\nHost: x\r\n\r\n" % (64 << 20))
+        assert _runTurn(daemon.clock)  # one drain: three parts, the block, BLOCKED heard
+        assert parts == [0, 1, 2]
+        assert servlets[0].events == [netsvc.CONNECTION_BLOCKED]
         daemon.settle()
         assert parts == [0, 1, 2]
-        assert _dispatcher._queue.events == 0  # BLOCKED was delivered
         connection.unblock()  # CLEARED at once: E14 schedules a fresh job
         _runTurn(daemon.clock)
-        assert len(parts) == 3 + _dispatcher.DRAIN_ROUNDS  # several parts per turn
+        assert len(parts) == 3 + _jobs.DRAIN_ROUNDS  # several parts per turn
         connection.disconnect()
         daemon.settle()

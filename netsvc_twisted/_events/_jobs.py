@@ -1,0 +1,216 @@
+# -*- test-case-name: tests.events.test_dispatcher,tests.http.test_job_fairness -*-
+"""
+OSE's job queue (spec 9.2): three FIFO queues drained from the reactor,
+and L{Job}, the cancellable callback that programs schedule on it.
+
+Every streamed part of an OSE servlet is a job run from here, so the
+drain is on the hot path: it runs several rounds per reactor turn and
+calls entries without a frame of its own.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from functools import partial
+from typing import Any, Callable, Optional, Sequence
+
+from netsvc_twisted._constants import IDLE_JOB, PRIORITY_JOB, STANDARD_JOB
+from netsvc_twisted._events._logging import logException
+from netsvc_twisted._events._loop import _cancelCall, _state, _terminated, getReactor
+
+# How long the queue waits before running idle jobs: Twisted cannot tell us
+# that no I/O is pending, so idle jobs yield one short reactor turn.
+IDLE_DELAY = 0.01
+#: A drain runs the jobs its jobs schedule for at most this many rounds and,
+#: after the first, seconds: a job that writes a part and schedules itself
+#: writes several per reactor turn, and I/O is still polled between drains.
+DRAIN_ROUNDS = 16
+DRAIN_SLICE = 0.001
+_clock = time.monotonic  # DRAIN_SLICE's clock (tests replace it)
+
+
+def _runEntry(entry: Callable[[], object]) -> None:
+    try:
+        entry()
+    except SystemExit as exc:
+        _terminated(exc)
+    except Exception:
+        # decisions.md (7): logged, the loop continues.
+        logException(skip=1)
+
+
+def _nothing() -> None:
+    pass
+
+
+class _JobQueue:
+    """
+    Three FIFO queues drained by a single pending C{callLater}.
+
+    A drain runs as many priority/standard jobs as were queued when it
+    started (priority first), then, in later rounds of as many as were
+    queued at each round's start, the jobs those schedule: up to
+    L{DRAIN_ROUNDS} rounds and L{DRAIN_SLICE} seconds.  The rest waits for
+    the next reactor turn, so I/O is not starved.  Idle jobs run only in a
+    drain that found the other two queues empty.
+    """
+
+    def __init__(self) -> None:
+        self.priority: deque[Callable[[], object]] = deque()
+        self.standard: deque[Callable[[], object]] = deque()
+        self.idle: deque[Callable[[], object]] = deque()
+        self.queues = {
+            PRIORITY_JOB: self.priority,
+            STANDARD_JOB: self.standard,
+            IDLE_JOB: self.idle,
+        }
+        self.call: Any = None
+        self.callIsIdle = False
+        self.draining = False  # a drain re-arms once, at its end
+        #: Called when a drain leaves nothing queued (the dispatcher's
+        #: check whether a reactor it started has anything left to do).
+        self.quiet: Callable[[], None] = _nothing
+
+    def add(self, entry: Callable[[], object], type: int) -> None:
+        try:
+            queue = self.queues[type]
+        except (KeyError, TypeError):
+            raise ValueError("invalid job type %r" % (type,)) from None
+        queue.append(entry)
+        if not self.draining:
+            self._arm()
+
+    def pending(self) -> int:
+        return len(self.priority) + len(self.standard) + len(self.idle)
+
+    def clear(self) -> None:
+        if self.call is not None:
+            _cancelCall(self.call)
+        self.call = None
+        for queue in self.queues.values():
+            queue.clear()
+
+    def _arm(self) -> None:
+        if self.priority or self.standard:
+            if self.call is not None:
+                if not self.callIsIdle:
+                    return
+                _cancelCall(self.call)
+            self.call = getReactor().callLater(0, self._drain)
+            self.callIsIdle = False
+        elif self.idle and self.call is None:
+            self.call = getReactor().callLater(IDLE_DELAY, self._drain)
+            self.callIsIdle = True
+
+    def _drain(self) -> None:
+        self.call = None
+        if _state.exit is not None:
+            return  # terminating: the rest of the queue never runs
+        priority, standard, idle = self.priority, self.standard, self.idle
+        self.draining = True
+        try:
+            if priority or standard:
+                self._runRounds()
+            else:
+                budget = len(idle)
+                while budget and idle and not (priority or standard):
+                    if _state.exit is not None:
+                        break
+                    _runEntry(idle.popleft())
+                    budget -= 1
+        finally:
+            self.draining = False
+        if _state.exit is not None:
+            return
+        self._arm()
+        if self.call is None:
+            self.quiet()
+
+    def _runRounds(self) -> None:
+        priority, standard = self.priority, self.standard
+        started = _clock()
+        for round in range(DRAIN_ROUNDS):
+            budget = len(priority) + len(standard)
+            while budget and (priority or standard):
+                if round and _clock() - started >= DRAIN_SLICE:
+                    return
+                entry = priority.popleft() if priority else standard.popleft()
+                # _runEntry(), inlined: one frame less per job.
+                try:
+                    entry()
+                except SystemExit as exc:
+                    _terminated(exc)
+                except Exception:
+                    logException(skip=1)
+                if _state.exit is not None:
+                    return
+                budget -= 1
+            if not (priority or standard):
+                return
+
+
+_queue = _JobQueue()
+
+
+def queueCall(entry: Callable[[], object], type: int = STANDARD_JOB) -> None:
+    """
+    Queue C{entry()} as a job of priority C{type}: how other layers hand
+    the dispatcher work that must run from the event loop, in order with
+    the program's jobs (congestion events, spec 5.2).
+    """
+    _queue.add(entry, type)
+
+
+class Job:
+    """
+    A callback with stored arguments that can be scheduled repeatedly and
+    cancelled, even while it is queued (spec 9.2).
+    """
+
+    def __init__(self, callback: Callable[..., object], params: Sequence[Any] = ()):
+        self._callback = callback
+        self._params = tuple(params)
+        self._cancelled = False
+        # Bumped by cancel(): a queue entry from before a cancel() never runs,
+        # even after reset(), so cancel/reset/schedule (the slow client
+        # pattern) cannot leave two entries producing in parallel.
+        self._generation = 0
+
+    def execute(self, params: Optional[Sequence[Any]] = None) -> None:
+        """Call the callback with C{params}, or the stored ones, unless cancelled."""
+        if not self._cancelled:
+            self._callback(*(self._params if params is None else tuple(params)))
+
+    def schedule(
+        self, type: int = STANDARD_JOB, params: Optional[Sequence[Any]] = None
+    ) -> None:
+        """Queue the job unless cancelled, with priority C{type} (C{IDLE_JOB},
+        C{STANDARD_JOB}, C{PRIORITY_JOB}); C{params}, when given, replace the
+        stored arguments (spec 9.2)."""
+        if params is not None:
+            self._params = tuple(params)
+        if not self._cancelled:
+            _queue.add(partial(self._runQueued, self._generation), type)
+
+    def _runQueued(self, generation: int) -> None:
+        if generation == self._generation:  # execute(), inlined unless overridden
+            if type(self).execute is Job.execute:
+                self._callback(*self._params)
+            else:
+                self.execute()
+
+    def cancel(self) -> None:
+        """Make sure the callback never runs, even if already queued."""
+        self._cancelled = True
+        self._generation += 1
+
+    def reset(self) -> None:
+        """Undo L{cancel}."""
+        self._cancelled = False
+
+    def __bool__(self) -> bool:
+        return not self._cancelled
+
+    def __call__(self) -> None:
+        self.execute()
