@@ -32,7 +32,7 @@ from twisted.web.http_headers import _nameEncoder
 from netsvc_twisted._http._framing import StrictChunkedDecoder
 from netsvc_twisted._http._h2 import ServletChannelProtocol
 from netsvc_twisted._http._parser import ALLOW, BadRequest, parseHead
-from netsvc_twisted._http._response import Response, headerName
+from netsvc_twisted._http._response import Response, _TCPServer, headerName
 from netsvc_twisted._http._status import errorPage
 
 if TYPE_CHECKING:
@@ -248,6 +248,10 @@ class ServletRequest(server.Request):
             self._finishPending = True
 
 
+#: Bytes one send() of a TCP transport's backlog may hand the kernel.
+SEND_LIMIT = 1 << 20
+
+
 class ServletChannel(http.HTTPChannel):
     """
     An HTTP/1.1 channel that starts servlets at the end of the head, and
@@ -260,6 +264,12 @@ class ServletChannel(http.HTTPChannel):
 
     def connectionMade(self) -> None:
         super().connectionMade()
+        transport = self.transport
+        if type(transport) is _TCPServer:
+            # Twisted sends a backlog 128 KiB per writable event, so a
+            # response blocked with more queued waits one reactor turn for
+            # each: let one send() take all the kernel will.
+            transport.SEND_LIMIT = SEND_LIMIT
         site = self.site
         site.connections.add(self)
         if site.observer is not None:

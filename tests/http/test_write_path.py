@@ -1,7 +1,8 @@
 """
 The response write path over real sockets: what the kernel leaves of a
-multi-piece send, TLS records written in large slices straight to the
-socket, and HTTP/2 DATA frames batched per reactor turn.
+multi-piece send, a blocked backlog sent in large pieces, TLS records
+written in large slices straight to the socket, and HTTP/2 DATA frames
+batched per reactor turn.
 """
 
 import http.client
@@ -133,3 +134,63 @@ async def test_what_the_kernel_leaves_of_several_pieces_follows_in_order(daemons
     assert encoding == "chunked"
     assert body[:1000] == b"a" * 1000
     assert len(body) == 1000 + (4 << 20) and len(set(body[1000:])) == 1
+
+
+@pytest.fixture
+def backlogSends(monkeypatch):
+    """What each send() of a TCP transport's backlog (doWrite) took."""
+    from twisted.internet import tcp
+
+    sizes = []
+    real = tcp.Connection.writeSomeData
+
+    def counting(self, data):
+        sent = real(self, data)
+        if isinstance(sent, int):
+            sizes.append(sent)
+        return sent
+
+    monkeypatch.setattr(tcp.Connection, "writeSomeData", counting)
+    return sizes
+
+
+class Backlog(netsvc.HttpServlet):
+    """4 MiB in one block through a 2 MiB socket buffer: Twisted holds the rest."""
+
+    def processRequest(self):
+        self._response.request.channel.transport.socket.setsockopt(
+            socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)  # the kernel doubles it
+        self.sendResponse(200)
+        self.sendHeader("Content-Length", str(len(BACKLOG)))
+        self.endHeaders()
+        self.sendContent(BACKLOG)
+        self.endContent()
+
+
+BACKLOG = os.urandom(1 << 16) * 64
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_blocked_backlog_goes_out_in_sends_larger_than_twisteds(
+        daemons, backlogSends):
+    """
+    Twisted sends its buffer 128 KiB per writable event, so a response
+    that blocked with more queued waited a reactor turn for each 128 KiB.
+    A servlet's TCP connection lets one send() take what the kernel will:
+    it wakes the writer with a third of its buffer or more free.
+    """
+    server = netsvc.HttpServer()
+    server.servlet = Backlog
+    daemon = await startDaemon({"/": server})
+    daemons.append(daemon)
+
+    def client():
+        connection = http.client.HTTPConnection("127.0.0.1", daemon.port(), timeout=TIMEOUT)
+        connection.request("GET", "/")
+        body = connection.getresponse().read()
+        connection.close()
+        return body
+
+    assert await threads.deferToThread(client) == BACKLOG
+    assert backlogSends, "the response never blocked"
+    assert max(backlogSends) > 128 << 10
