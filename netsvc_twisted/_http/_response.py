@@ -235,31 +235,17 @@ def writeBody(request: Any, block: bytes) -> None:
     """
     A later write of a response that L{writeHead} started: what
     twisted.web's C{Request.write} does then, through L{sendData}.
+    (L{Response.write} sends a plain streamed part itself.)
     """
     if request.finished or request._disconnected:
         request.write(block)  # twisted.web's error, or nothing
         return
     size = len(block)
     request.sentLength += size
-    transport = request.channel.transport
     if request.chunked:
-        sendData(transport, (b"%x\r\n" % size, block, b"\r\n"))
-        return
-    # sendData() for one block, inlined: the path of every streamed part.
-    if (
-        type(transport) is _TCPServer and transport.connected
-        and not transport.disconnecting and not transport._writeDisconnecting
-        and not transport._tempDataLen and transport.offset == len(transport.dataBuffer)
-    ):
-        try:
-            sent = transport.socket.send(block)
-        except OSError:
-            sent = 0
-        if sent:
-            if sent < size:
-                transport.write(block[sent:])
-            return
-    transport.write(block)
+        sendData(request.channel.transport, (b"%x\r\n" % size, block, b"\r\n"))
+    else:
+        sendData(request.channel.transport, (block,))
 
 
 class Response:
@@ -348,19 +334,51 @@ class Response:
         Hand one flushed block to Twisted.
         """
         if self.state == BODY or self._require(BODY, "sendContent"):
-            if block:
-                bridge = self.bridge
-                if bridge is not None:
-                    bridge.beforeWrite()
-                request = self.request
-                if not request.startedWriting:
-                    self._raw = writeHead(request, block)
-                elif self._raw:
-                    writeBody(request, block)
-                else:
-                    request.write(block)
-                if bridge is not None:
-                    bridge.blockWritten()
+            if not block:
+                return
+            bridge = self.bridge
+            request = self.request
+            if self._raw and not request.chunked and not request.finished:
+                transport = request.channel.transport
+                if (
+                    type(transport) is _TCPServer and transport.connected
+                    and not transport.disconnecting and not transport._writeDisconnecting
+                    and not transport._tempDataLen
+                    and transport.offset == len(transport.dataBuffer)
+                    and not request._disconnected
+                    and (bridge is None or not (bridge.paused or bridge.backlog))
+                ):
+                    # The path of every streamed part, with sendData(),
+                    # writeBody() and the bridge's beforeWrite() and
+                    # blockWritten() inlined: the transport holds nothing,
+                    # so every earlier block is written (pending 0), and
+                    # this one counts until a later write finds it so.
+                    size = len(block)
+                    request.sentLength += size
+                    try:
+                        sent = transport.socket.send(block)
+                    except OSError:
+                        sent = 0  # the transport's write() reports errors
+                    if sent == size and (bridge is None or bridge.threshold > 1):
+                        if bridge is not None:
+                            bridge.pending = 1
+                        return
+                    if sent < size:
+                        transport.write(block[sent:] if sent else block)
+                    if bridge is not None:
+                        bridge.pending = 0
+                        bridge.blockWritten()
+                    return
+            if bridge is not None:
+                bridge.beforeWrite()
+            if not request.startedWriting:
+                self._raw = writeHead(request, block)
+            elif self._raw:
+                writeBody(request, block)
+            else:
+                request.write(block)
+            if bridge is not None:
+                bridge.blockWritten()
 
     def sendFile(self, fd: int, offset: int, count: int) -> int | None:
         """
