@@ -92,6 +92,8 @@ class CongestionBridge:
     _delivering = False  # a _deliver job is queued
     _drainCheck = None
     _stallTimer = None
+    #: When the current block began (the reactor's seconds), or None.
+    _blockedAt: float | None = None
     #: The site's IHttpObserver, and the queued bytes it was last told of
     #: while blocked (L{None}: not reported as blocked).
     observer: Any = None
@@ -107,6 +109,7 @@ class CongestionBridge:
         self.observer = getattr(site, "observer", None)
         self._events: deque[tuple[int, int]] = deque()
         self._callLater = requestCallLater(response.request)
+        self._seconds = getattr(getattr(self._callLater, "__self__", None), "seconds", None)
         # Events are jobs when the request is served on the dispatcher's
         # reactor, always but in a test whose clock serves requests while
         # jobs run on the real reactor (a MemoryDaemon outside its with).
@@ -199,15 +202,20 @@ class CongestionBridge:
         if self.observer is not None:
             self._reportQueued(1)
         self._queue(CONNECTION_BLOCKED, max(self.pending, 1))
-        if self.stallTimeout:
-            self._stallTimer = self._callLater(self.stallTimeout, self._stalled)
+        if self.stallTimeout and self._seconds is not None:
+            # One timer for many block/clear cycles: it looks at the block
+            # under way when it fires (_stallCheck), so a cycle costs no
+            # timer of its own.
+            self._blockedAt = self._seconds()
+            if self._stallTimer is None:
+                self._stallTimer = self._callLater(self.stallTimeout, self._stallCheck)
 
     def resumeProducing(self) -> None:
         if not self.paused or self.servlet is None:
             return
         self.paused = False
         self._reportCleared()
-        self._cancelStall()
+        self._blockedAt = None
         # Twisted resumes producers only once its buffer is empty.
         self.pending = 0
         events = self._events
@@ -240,8 +248,18 @@ class CongestionBridge:
         if queued is not None:
             self.observer.congestionChanged(-1, -queued)
 
-    def _stalled(self) -> None:
+    def _stallCheck(self) -> None:
         self._stallTimer = None
+        blockedAt = self._blockedAt
+        if blockedAt is None or self.servlet is None:
+            return  # not blocked now: the next block starts a timer
+        left = blockedAt + self.stallTimeout - self._seconds()
+        if left > 0:
+            self._stallTimer = self._callLater(left, self._stallCheck)
+        else:
+            self._stalled()
+
+    def _stalled(self) -> None:
         from twisted.logger import Logger
 
         Logger(namespace="netsvc.http").warn(

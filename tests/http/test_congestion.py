@@ -128,6 +128,40 @@ def test_unblocked_in_time_is_not_aborted():
     assert servlet.destroyed == 0
 
 
+def test_the_stall_timeout_counts_the_current_block_only():
+    """
+    One timer serves many block/clear cycles: a response that cleared
+    and blocked again is aborted a whole timeout after the later block.
+    """
+    daemon, connection, servlet = start(stallTimeout=30)
+    connection.block()
+    daemon.clock.advance(20)
+    connection.unblock()
+    daemon.clock.advance(5)
+    connection.block()  # at 25: the timer set at 0 fires at 30 and looks again
+    daemon.clock.advance(29)
+    assert servlet.destroyed == 0 and not connection.transport.disconnecting
+    daemon.clock.advance(2)  # 56: blocked for 31 s
+    assert servlet.destroyed == 1
+    assert connection.transport.disconnecting
+
+
+def test_cycles_leave_one_stall_timer():
+    daemon, connection, servlet = start(stallTimeout=30)
+
+    def stallTimers():
+        return [call for call in daemon.clock.getDelayedCalls()
+                if getattr(call.func, "__name__", "") == "_stallCheck"]
+
+    for _ in range(50):
+        connection.block()
+        connection.unblock()
+    assert len(stallTimers()) == 1
+    daemon.clock.advance(31)  # the timer finds no block and is gone
+    assert servlet.destroyed == 0
+    assert stallTimers() == []
+
+
 def test_disconnect_destroys_once_and_stops_events():
     daemon, connection, servlet = start()
     connection.block()
