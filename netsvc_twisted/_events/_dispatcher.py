@@ -281,9 +281,6 @@ def _requestIdleCheck() -> None:
     _state.idleCheck = getReactor().callLater(0, _idleCheck)
 
 
-_queue.quiet = _requestIdleCheck
-
-
 def _idleCheck() -> None:
     _state.idleCheck = None
     if _state.ownsReactor and _nothingToDo(getReactor()):
@@ -345,11 +342,14 @@ class Dispatcher:
             return
         if _state.fatal is None:
             _state.ownsReactor = True
+            # Only a reactor run() started can be found idle and stopped.
+            _queue.quiet = _requestIdleCheck
             reactor.callWhenRunning(_requestIdleCheck)
             try:
                 reactor.run()
             finally:
                 _state.ownsReactor = False
+                del _queue.quiet  # back to the class's no-op
         fatal, _state.fatal = _state.fatal, None
         if fatal is not None:
             raise SystemExit(fatal)

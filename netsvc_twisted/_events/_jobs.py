@@ -56,6 +56,10 @@ class _JobQueue:
     drain that found the other two queues empty.
     """
 
+    #: Called when a drain leaves nothing queued: while Dispatcher.run()
+    #: owns the reactor, its check whether anything is left to do.
+    quiet: Callable[[], None] = staticmethod(_nothing)
+
     def __init__(self) -> None:
         self.priority: deque[Callable[[], object]] = deque()
         self.standard: deque[Callable[[], object]] = deque()
@@ -68,9 +72,6 @@ class _JobQueue:
         self.call: Any = None
         self.callIsIdle = False
         self.draining = False  # a drain re-arms once, at its end
-        #: Called when a drain leaves nothing queued (the dispatcher's
-        #: check whether a reactor it started has anything left to do).
-        self.quiet: Callable[[], None] = _nothing
 
     def add(self, entry: Callable[[], object], type: int) -> None:
         try:
@@ -123,7 +124,8 @@ class _JobQueue:
             self.draining = False
         if _state.exit is not None:
             return
-        self._arm()
+        if priority or standard or idle:
+            self._arm()
         if self.call is None:
             self.quiet()
 
@@ -160,6 +162,32 @@ def queueCall(entry: Callable[[], object], type: int = STANDARD_JOB) -> None:
     the program's jobs (congestion events, spec 5.2).
     """
     _queue.add(entry, type)
+
+
+def holdDrain() -> bool:
+    """
+    Queue jobs without arming a drain until L{runHeld}: for a reactor
+    callback (not a job, not a servlet hook) that schedules jobs and then
+    runs them itself, in the same turn, without a timer of their own.
+    False, and no hold, inside a drain: that drain runs them.
+    """
+    if _queue.draining:
+        return False
+    _queue.draining = True
+    return True
+
+
+def runHeld() -> None:
+    """End the hold of L{holdDrain} and run what was queued meanwhile."""
+    queue = _queue
+    queue.draining = False
+    if queue.priority or queue.standard:
+        if queue.call is not None:
+            _cancelCall(queue.call)  # armed before the hold
+            queue.call = None
+        queue._drain()
+    elif queue.idle:
+        queue._arm()
 
 
 class Job:

@@ -28,7 +28,7 @@ from netsvc_twisted._constants import (
     CONNECTION_CLEARED,
     PRIORITY_JOB,
 )
-from netsvc_twisted._events._jobs import queueCall
+from netsvc_twisted._events._jobs import holdDrain, queueCall, runHeld
 from netsvc_twisted._events._loop import getReactor
 from netsvc_twisted._http._h2 import streamQueued
 from netsvc_twisted._http._response import _TCPServer, requestCallLater
@@ -226,9 +226,17 @@ class CongestionBridge:
             events.popleft()
         elif not events and not self.response.inHook:
             # From the reactor (Twisted's doWrite), not from inside a
-            # servlet call: tell the servlet now, so its next part is not
-            # a reactor turn late.
-            self.response.call.congestion(self.servlet, CONNECTION_CLEARED, 0)
+            # servlet call: tell the servlet now, and run the job it
+            # schedules for its next part at once, not after a timer.
+            held = self._viaJobs and holdDrain()
+            try:
+                self.response.call.congestion(self.servlet, CONNECTION_CLEARED, 0)
+                if self.servlet is not None:
+                    self._drained()
+            finally:
+                if held:
+                    runHeld()
+            return
         else:
             self._queue(CONNECTION_CLEARED, 0)
         if self.servlet is not None:

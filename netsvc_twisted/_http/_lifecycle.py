@@ -17,11 +17,11 @@ from twisted.python.failure import Failure
 from netsvc_twisted._http._paths import decodeText
 from netsvc_twisted._http._response import BODY, Response, headerName
 from netsvc_twisted._http._server import HttpServer
+from netsvc_twisted._http._servlet import HttpServlet
 from netsvc_twisted._http._session import HttpSession
 
 if TYPE_CHECKING:
     from twisted.web.server import Request
-    from netsvc_twisted._http._servlet import HttpServlet
 
 _log = Logger(namespace="netsvc.http")
 
@@ -32,6 +32,7 @@ ABORT_GRACE = 10.0
 _AUTH_FAILED = "Authorization Failed."
 _AUTHORIZATION = headerName(b"authorization")
 _NO_SERVLET = "No servlet loaded to handle request."
+_handleCongestion = HttpServlet.handleCongestion
 
 
 def _terminate() -> None:
@@ -159,7 +160,13 @@ class ServletCall:
 
     def congestion(self, servlet: HttpServlet, status: int, pending: int) -> None:
         if not self._destroyed:
-            self._call(servlet.handleCongestion, status, pending)
+            if type(servlet).handleCongestion is _handleCongestion:
+                # The default hook calls the callback: call it ourselves.
+                callback = servlet._congestionCallback
+                if callback is not None:
+                    self._call(callback, status, pending)
+            else:
+                self._call(servlet.handleCongestion, status, pending)
 
     # Policy.
 
@@ -221,7 +228,7 @@ class ServletCall:
             self.servletFailed()
         finally:
             response.inHook = False
-        if response.state == BODY:
+        if response.state == BODY and not response.request.startedWriting:
             # Headers ended inside the hook wait for the first content so
             # both leave in one write; a servlet that now waits for a
             # timer must not keep them from the client.
