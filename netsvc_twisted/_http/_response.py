@@ -365,6 +365,17 @@ class Response:
                         return
                     if sent < size:
                         transport.write(block[sent:] if sent else block)
+                        if (
+                            bridge is not None and not transport.producerPaused
+                            and transport.streamingProducer and transport.producer is not None
+                        ):
+                            # The socket did not take the whole block: OSE's
+                            # CONNECTION_BLOCKED (spec 5.2) now, as Twisted
+                            # would once 64 KiB wait.  The producer stops a
+                            # part earlier, and a cycle costs one buffered
+                            # write instead of two.
+                            transport.producerPaused = True
+                            transport.producer.pauseProducing()
                     if bridge is not None:
                         bridge.pending = 0
                         bridge.blockWritten()
