@@ -219,11 +219,25 @@ class Job:
         if params is not None:
             self._params = tuple(params)
         if not self._cancelled:
-            _queue.add(partial(self._runQueued, self._generation), type)
+            # _queue.add(), inlined: a producer schedules a job per part.
+            queue = _queue
+            try:
+                queue.queues[type].append(partial(self._runQueued, self._generation))
+            except (KeyError, TypeError):
+                raise ValueError("invalid job type %r" % (type,)) from None
+            if not queue.draining:
+                queue._arm()
+
+    #: Whether execute() is Job's own, which _runQueued() then inlines.
+    _plainExecute = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plainExecute = cls.execute is Job.execute
 
     def _runQueued(self, generation: int) -> None:
-        if generation == self._generation:  # execute(), inlined unless overridden
-            if type(self).execute is Job.execute:
+        if generation == self._generation:
+            if self._plainExecute:
                 self._callback(*self._params)
             else:
                 self.execute()

@@ -252,6 +252,22 @@ def test_priority_job_scheduled_by_standard_job_runs_next(clock):
 def test_invalid_job_type(clock):
     with pytest.raises(ValueError):
         Dispatcher().schedule(lambda: None, 7)
+    with pytest.raises(ValueError):
+        Job(lambda: None).schedule(7)
+
+
+def test_a_job_subclass_that_overrides_execute_is_run_through_it(clock):
+    runs = []
+
+    class Logged(Job):
+        def execute(self, params=None):
+            runs.append("execute")
+            Job.execute(self, params)
+
+    Logged(runs.append, ("callback",)).schedule()
+    Job(runs.append, ("plain",)).schedule()
+    settle(clock)
+    assert runs == ["execute", "callback", "plain"]
 
 
 def test_e26_job_arguments_override_and_cancel(clock):
