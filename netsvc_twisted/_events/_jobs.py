@@ -131,11 +131,11 @@ class _JobQueue:
 
     def _runRounds(self) -> None:
         priority, standard = self.priority, self.standard
-        started = _clock()
+        deadline = _clock() + DRAIN_SLICE
         for round in range(DRAIN_ROUNDS):
             budget = len(priority) + len(standard)
             while budget and (priority or standard):
-                if round and _clock() - started >= DRAIN_SLICE:
+                if round and _clock() >= deadline:
                     return
                 entry = priority.popleft() if priority else standard.popleft()
                 # _runEntry(), inlined: one frame less per job.
@@ -238,7 +238,11 @@ class Job:
     def _runQueued(self, generation: int) -> None:
         if generation == self._generation:
             if self._plainExecute:
-                self._callback(*self._params)
+                params = self._params
+                if params:
+                    self._callback(*params)
+                else:
+                    self._callback()
             else:
                 self.execute()
 

@@ -265,6 +265,9 @@ class Response:
     #: True once writeHead() wrote the head itself: later blocks go
     #: through writeBody() too.
     _raw = False
+    #: The plain TCP transport of a raw, not chunked response, whose
+    #: parts write() sends itself.
+    _plainTCP: Any = None
 
     def __init__(self, request: Request, onEnd: Callable[[bool], None]) -> None:
         self.request = request
@@ -327,7 +330,15 @@ class Response:
         """
         request = self.request
         if not request.startedWriting and request.channel is not None:
-            self._raw = writeHead(request, b"")
+            self._headWritten(writeHead(request, b""))
+
+    def _headWritten(self, raw: bool) -> None:
+        self._raw = raw
+        request = self.request
+        if raw and not request.chunked:
+            transport = request.channel.transport
+            if type(transport) is _TCPServer:
+                self._plainTCP = transport
 
     def write(self, block: bytes) -> None:
         """
@@ -338,14 +349,13 @@ class Response:
                 return
             bridge = self.bridge
             request = self.request
-            if self._raw and not request.chunked and not request.finished:
-                transport = request.channel.transport
+            transport = self._plainTCP
+            if transport is not None:
                 if (
-                    type(transport) is _TCPServer and transport.connected
-                    and not transport.disconnecting and not transport._writeDisconnecting
-                    and not transport._tempDataLen
-                    and transport.offset == len(transport.dataBuffer)
-                    and not request._disconnected
+                    transport.offset == len(transport.dataBuffer) and not transport._tempDataLen
+                    and transport.connected and not transport.disconnecting
+                    and not transport._writeDisconnecting
+                    and not request.finished and not request._disconnected
                     and (bridge is None or not (bridge.paused or bridge.backlog))
                 ):
                     # The path of every streamed part, with sendData(),
@@ -383,7 +393,7 @@ class Response:
             if bridge is not None:
                 bridge.beforeWrite()
             if not request.startedWriting:
-                self._raw = writeHead(request, block)
+                self._headWritten(writeHead(request, block))
             elif self._raw:
                 writeBody(request, block)
             else:
