@@ -185,11 +185,16 @@ async def test_a_blocked_backlog_goes_out_in_sends_larger_than_twisteds(
     daemons.append(daemon)
 
     def client():
-        connection = http.client.HTTPConnection("127.0.0.1", daemon.port(), timeout=TIMEOUT)
-        connection.request("GET", "/")
-        body = connection.getresponse().read()
-        connection.close()
-        return body
+        with socket.socket() as s:
+            # A small window: the 4 MiB cannot all pass at the first send().
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+            s.settimeout(TIMEOUT)
+            s.connect(("127.0.0.1", daemon.port()))
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            chunks = []
+            while chunk := s.recv(1 << 16):
+                chunks.append(chunk)
+        return b"".join(chunks).partition(b"\r\n\r\n")[2]
 
     assert await threads.deferToThread(client) == BACKLOG
     assert backlogSends, "the response never blocked"
