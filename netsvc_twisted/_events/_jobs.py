@@ -28,6 +28,9 @@ IDLE_DELAY = 0.01
 DRAIN_ROUNDS = 16
 DRAIN_SLICE = 0.001
 _clock = time.monotonic  # DRAIN_SLICE's clock (tests replace it)
+#: Called at the end of every drain, and of a hold (L{runHeld}): the
+#: http layer sends there what the drain's jobs wrote (its held writes).
+afterDrain: list[Callable[[], None]] = []
 
 
 def _runEntry(entry: Callable[[], object]) -> None:
@@ -121,7 +124,11 @@ class _JobQueue:
                     _runEntry(idle.popleft())
                     budget -= 1
         finally:
-            self.draining = False
+            try:
+                for hook in afterDrain:
+                    hook()
+            finally:
+                self.draining = False
         if _state.exit is not None:
             return
         if priority or standard or idle:
@@ -180,14 +187,19 @@ def holdDrain() -> bool:
 def runHeld() -> None:
     """End the hold of L{holdDrain} and run what was queued meanwhile."""
     queue = _queue
-    queue.draining = False
     if queue.priority or queue.standard:
+        queue.draining = False
         if queue.call is not None:
             _cancelCall(queue.call)  # armed before the hold
             queue.call = None
         queue._drain()
-    elif queue.idle:
-        queue._arm()
+        return
+    try:
+        for hook in afterDrain:
+            hook()
+    finally:
+        queue.draining = False
+    queue._arm()
 
 
 class Job:

@@ -44,6 +44,8 @@ DEFAULT_THRESHOLD = 256
 DRAIN_POLL = 0.05
 #: Seconds a response may stay blocked before it is aborted.
 DEFAULT_STALL_TIMEOUT = 300.0
+#: See CongestionBridge.unheldParts.
+UNHELD_AFTER_BLOCK = 32
 
 
 def threshold() -> int:
@@ -88,6 +90,10 @@ class CongestionBridge:
 
     paused = False
     backlog = False
+    #: Parts the response writes one by one (Response.write) before it
+    #: holds them to send together again: set at each CONNECTION_BLOCKED,
+    #: so a slow reader, which blocks every few parts, is never held for.
+    unheldParts = 0
     _sinceBacklog = 0
     _delivering = False  # a _deliver job is queued
     _drainCheck = None
@@ -199,6 +205,7 @@ class CongestionBridge:
         if self.paused or self.servlet is None:
             return
         self.paused = True
+        self.unheldParts = UNHELD_AFTER_BLOCK
         if self.observer is not None:
             self._reportQueued(1)
         self._queue(CONNECTION_BLOCKED, max(self.pending, 1))

@@ -10,13 +10,14 @@ import os
 import runpy
 import socket
 import ssl
+import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_twisted
 from OpenSSL import SSL
-from twisted.internet import threads
+from twisted.internet import defer, threads
 
 import netsvc_twisted as netsvc
 from netsvc_twisted._http._tls import TLS_WRITE, ServletTLSTransport
@@ -199,3 +200,120 @@ async def test_a_blocked_backlog_goes_out_in_sends_larger_than_twisteds(
     assert await threads.deferToThread(client) == BACKLOG
     assert backlogSends, "the response never blocked"
     assert max(backlogSends) > 128 << 10
+
+
+class TakingSocket:
+    """
+    A server socket whose send() and sendmsg() take everything: a reader
+    that always keeps up.  It records the pieces of each call.
+    """
+
+    def __init__(self, real):
+        self._real, self.calls = real, []
+
+    def send(self, data, *flags):
+        self.calls.append([bytes(data)])
+        return len(data)
+
+    def sendmsg(self, pieces, *args):
+        pieces = [bytes(piece) for piece in pieces]
+        self.calls.append(pieces)
+        return sum(map(len, pieces))
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+@pytest_twisted.ensureDeferred
+async def test_parts_written_in_one_drain_leave_together(daemons):
+    """
+    E14 writes a 128 KiB part per job and a drain runs several: to a
+    reader that keeps up they go to the socket two to a sendmsg(), in
+    order.
+    """
+    sockets, done = [], defer.Deferred()
+
+    class Counted(EXAMPLE["SlowClientServlet"]):
+        def processRequest(self):
+            transport = self._response.request.channel.transport
+            transport.socket = TakingSocket(transport.socket)
+            sockets.append(transport.socket)
+            super().processRequest()
+
+        def destroyServlet(self):
+            super().destroyServlet()
+            done.callback(None)
+
+    server = netsvc.HttpServer()
+    server.servlet = Counted
+    daemon = await startDaemon({"/": server})
+    daemons.append(daemon)
+    size = 4 << 20
+    with socket.create_connection(("127.0.0.1", daemon.port()), timeout=TIMEOUT) as s:
+        s.sendall(b"GET /?size=%d HTTP/1.1\r\nHost: x\r\n\r\n" % size)
+        await done
+    [taking] = sockets
+    sent = b"".join(b"".join(pieces) for pieces in taking.calls)
+    assert sent.partition(b"\r\n\r\n")[2] == expected(size)
+    parts = size // EXAMPLE["PART"]
+    assert len(taking.calls) <= parts // 2 + 2  # the head, then two parts a call
+
+
+@pytest_twisted.ensureDeferred
+async def test_held_parts_arrive_whole_and_in_order(daemons, tmp_path):
+    """
+    To curl writing a file, which falls behind now and then (each block
+    makes the next 32 parts go one by one), the body arrives whole and in
+    order across held, joined and buffered writes.
+    """
+    daemon = await startDaemon({"/": EXAMPLE["HttpServer"]()})
+    daemons.append(daemon)
+    size, body = 32 << 20, tmp_path / "body"
+    url = "http://127.0.0.1:%d/?size=%d" % (daemon.port(), size)
+    await threads.deferToThread(
+        subprocess.run, ["curl", "-sf", "-o", str(body), url], check=True, timeout=TIMEOUT)
+    assert body.read_bytes() == expected(size)
+
+
+class Trickle(netsvc.HttpServlet):
+    """A job writes a few bytes and the response stays open."""
+
+    def processRequest(self):
+        self.sendResponse(200)
+        self.sendHeader("Content-Length", "10")
+        self.endHeaders()
+        self.flushContent()
+        netsvc.Job(self.first).schedule()
+
+    def first(self):
+        self.sendContent(b"hello")
+        self.flushContent()
+        Trickle.waiting.append(self)
+
+    waiting = []
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_part_held_in_a_drain_leaves_before_the_reactor_waits(daemons):
+    """A small part is not held past its drain, whatever follows it."""
+    Trickle.waiting[:] = []
+    server = netsvc.HttpServer()
+    server.servlet = Trickle
+    daemon = await startDaemon({"/": server})
+    daemons.append(daemon)
+
+    def client():
+        with socket.create_connection(("127.0.0.1", daemon.port()), timeout=TIMEOUT) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while not data.endswith(b"hello"):
+                chunk = s.recv(100)
+                assert chunk, "closed early"
+                data += chunk
+            return data
+
+    data = await threads.deferToThread(client)
+    assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"\r\n\r\nhello")
+    [servlet] = Trickle.waiting
+    servlet.sendContent(b"world")
+    servlet.endContent()
