@@ -314,12 +314,20 @@ def main():
         SERVERS[options.framework](options.scenario, options.log, options.root, options.tls)
         return 0
     import cProfile
+    import signal
 
-    # The reactor stops on SIGTERM, so the stats are written on the way out.
+    def stop(signum, frame):
+        raise KeyboardInterrupt  # asyncio.run() unwinds, and the stats are written
+
+    # The reactor stops on SIGTERM (its own handler replaces this one), so
+    # the stats are written on the way out.
+    signal.signal(signal.SIGTERM, stop)
     profiler = cProfile.Profile()
     profiler.enable()
     try:
         SERVERS[options.framework](options.scenario, options.log, options.root, options.tls)
+    except KeyboardInterrupt:
+        pass
     finally:
         profiler.disable()
         profiler.dump_stats(options.profile)

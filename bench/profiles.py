@@ -1,9 +1,10 @@
 """
 Why the servlet path costs what it does: profiles behind bench/README.md.
 
-hello: the hello world servers (servlet and bare twisted.web, access log
-off, or on with ``--log``) under cProfile while wrk loads them; prints
-function calls per request and the top functions by own time.
+hello: the hello world servers (servlet, bare twisted.web and aiohttp,
+access log off, or on with ``--log``) under cProfile while wrk loads
+them; prints function calls and Python objects built (``__init__`` calls)
+per request and the top functions by own time.
 
 stream: the streaming servers (servlet, bare twisted.web) under cProfile
 while a slow reader takes ``--slow-size`` bytes.
@@ -54,7 +55,7 @@ def profileHello(work, seconds, top, log):
     report = os.path.join(work, "report.lua")
     with open(report, "w") as handle:
         handle.write(WRK_REPORT)
-    for framework in ("twisted", "servlet"):
+    for framework in ("twisted", "servlet", "aiohttp"):
         stats = os.path.join(work, framework + ".prof")
         argv = [framework, "hello", "--profile", stats]
         if log:
@@ -64,7 +65,15 @@ def profileHello(work, seconds, top, log):
         print("\n== %s hello (access log %s): %.0f req/s under cProfile, %d errors"
               % (framework, "on" if log else "off", rate, errors))
         calls = printStats(stats, top)
-        print("   %.0f function calls per request" % (calls / (rate * seconds)))
+        requests = rate * seconds
+        print("   %.0f function calls per request, %.1f Python objects built per request"
+              " (calls of __init__ methods)" % (calls / requests, inits(stats) / requests))
+
+
+def inits(path):
+    """Calls of Python __init__ methods in a cProfile file: objects built."""
+    return sum(stat[1] for (_, _, name), stat in pstats.Stats(path).stats.items()
+               if name == "__init__")
 
 
 def profileSlow(work, size, top):
