@@ -54,6 +54,9 @@ def child(size, rate):
 
 def main():
     args = sys.argv[1:]
+    if {"-h", "--help"} & set(args):
+        print(__doc__.strip())
+        return
     rate = None
     if "--limit-rate" in args:
         at = args.index("--limit-rate")
