@@ -221,7 +221,8 @@ class CongestionBridge:
         if not self.paused or self.servlet is None:
             return
         self.paused = False
-        self._reportCleared()
+        if self._reportedQueued is not None:
+            self._reportCleared()
         self._blockedAt = None
         # Twisted resumes producers only once its buffer is empty.
         self.pending = 0
@@ -238,8 +239,8 @@ class CongestionBridge:
             held = self._viaJobs and holdDrain()
             try:
                 self.response.call.congestion(self.servlet, CONNECTION_CLEARED, 0)
-                if self.servlet is not None:
-                    self._drained()
+                if self.backlog and self.servlet is not None:
+                    self._drained()  # BACKLOG(0); pending is 0 already
             finally:
                 if held:
                     runHeld()
