@@ -83,8 +83,10 @@ def test_limits_page_matches_the_defaults():
     default without changing the page fails here.
     """
     from netsvc_twisted import FormServlet, HttpServer, HttpServlet, RpcGateway, WsgiServlet
+    from netsvc_twisted._events import _jobs
     from netsvc_twisted._files import _ranges
     from netsvc_twisted._http import _budget, _congestion, _daemon, _lifecycle, _request
+    from netsvc_twisted._http import _response
 
     MiB = 1024 * 1024
     page = _page("limits.md")
@@ -110,6 +112,12 @@ def test_limits_page_matches_the_defaults():
         ("WsgiServlet.maximumContentLength",
          "%d MiB" % (WsgiServlet.maximumContentLength // MiB)),
         ("ranges in one request", "| %d |" % _ranges.MAXIMUM_RANGES),
+        ("wait for the rest of its drain", "%d KiB or %d blocks"
+         % (_response.HELD_BYTES // 1024, _response.HELD_BLOCKS)),
+        ("wait for the rest of its drain", "the %d parts" % _congestion.UNHELD_AFTER_BLOCK),
+        ("DRAIN_ROUNDS", "%d rounds, no job started after %g ms"
+         % (_jobs.DRAIN_ROUNDS, _jobs.DRAIN_SLICE * 1000)),
+        ("blocked TCP backlog", "%d MiB" % (_request.SEND_LIMIT // MiB)),
     ]
     wrong = [
         "%s: expected %r in %r" % (knob, text, _row(page, knob))
