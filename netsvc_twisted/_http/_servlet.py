@@ -164,7 +164,9 @@ class HttpServlet:
         """
         Hand what C{sendContent()} buffered to the connection now, as one block
         (spec 4.4).  Call it before pausing production, so the client sees what
-        was produced so far.
+        was produced so far.  (From a job, on plain TCP, the block may wait for
+        the end of the job queue's drain to leave with the next ones: still in
+        this reactor turn.)
         """
         buffer = self._buffer
         if not buffer:
