@@ -8,7 +8,7 @@ FRAMEWORK is servlet (netsvc_twisted's HttpDaemon), twisted (a bare
 twisted.web Resource), aiohttp, tornado or klein; SCENARIO is hello,
 form, stream or static.  ``--log`` turns the access log on, written to
 PATH; without it each server logs nothing.  ``--root`` is the static
-directory; ``--profile PATH`` runs a Twisted based server under cProfile;
+directory; ``--profile PATH`` runs the server under cProfile;
 ``--tls DIR`` serves the servlet over TLS (HTTP/1.1 and h2 by ALPN) with
 DIR/cert.pem and DIR/key.pem.
 """
@@ -308,7 +308,7 @@ def main():
     parser.add_argument("--root", default="")
     parser.add_argument("--tls", default="", help="servlet: serve TLS with DIR/{cert,key}.pem")
     parser.add_argument("--profile", default="",
-                        help="cProfile stats to this file when stopped (Twisted servers)")
+                        help="cProfile stats to this file when stopped")
     options = parser.parse_args()
     if not options.profile:
         SERVERS[options.framework](options.scenario, options.log, options.root, options.tls)

@@ -1,12 +1,13 @@
 """
 Latency of hello world under a burst of connections (issue 15): the p99
 that wrk reports for 500 concurrent connections opened at once against
-HttpDaemon, bare twisted.web (Twisted's listen backlog of 50) and aiohttp.
+HttpDaemon, bare twisted.web and aiohttp (all three listening with a
+backlog of 1024 here).
 
 A listen queue shorter than the burst drops SYNs, and a dropped SYN costs
 the client a 1 s, then 3 s retransmission, which is what a p99 of seconds
 means; HttpDaemon listens with a backlog of 1024.  Each server is one
-process pinned to its own core, wrk runs on another (``--no-pin`` to
+process; the servers run on the cores apart from wrk's (``--no-pin`` to
 share), cases interleave for ``--rounds`` rounds, and every round opens
 all its connections afresh.  Bounded: 127.0.0.1 only, ``--seconds`` per
 wrk run.

@@ -178,10 +178,10 @@ def helloTable(settings, work, targets):
     for logging in ("off", "on"):
         servlet = spread(rate[("servlet", logging)])[0]
         bare = spread(rate[("twisted", logging)])[0]
-        targets.append(("hello, log %s: servlet vs bare twisted.web" % logging,
+        targets.append(("hello, log %s: servlet vs bare twisted.web (7)" % logging,
                         ">= 1.0x", "%.2fx" % (servlet / bare), servlet / bare >= 1.0))
     on, off = (spread(rate[("servlet", s)])[0] for s in ("on", "off"))
-    targets.append(("hello: servlet access log cost", "< 10%",
+    targets.append(("hello: servlet access log cost (7)", "< 10%",
                     "%.0f%%" % (100 * (1 - on / off)), 1 - on / off < 0.10))
     if ("aiohttp", "off") in rate:
         aio = spread(rate[("aiohttp", "off")])[0]
@@ -250,7 +250,8 @@ def streamTable(settings, work, targets):
                     "%.2fx" % (servlet / best), servlet / best >= 0.9))
     if "aiohttp" in rate:
         aio = spread(rate["aiohttp"])[0]
-        targets.append(("fast reader 1 GiB: servlet vs aiohttp (15)", ">= 1.0x",
+        targets.append(("fast reader %d MiB: servlet vs aiohttp (15)" % (settings.fastSize // MIB),
+                        ">= 1.0x",
                         "%.2fx" % (servlet / aio), servlet / aio >= 1.0))
 
     print("\n3b. Slow reader (16 KiB receive buffer and reads, 0.2 ms apart), %d MiB: "

@@ -76,7 +76,7 @@ class Supervised:
         while len(re.findall(ready, self.text())) < (workers or 1):
             if time.monotonic() > deadline or self.process.poll() is not None:
                 self.close()
-                raise RuntimeError("--workers %d did not start:\n%s" % (workers, self.text()))
+                raise RuntimeError("--workers %s did not start:\n%s" % (workers, self.text()))
             time.sleep(0.05)
         self.workers = childPids(self.process.pid)
 
