@@ -312,6 +312,8 @@ class ServletChannel(http.HTTPChannel):
         # LineReceiver.dataReceived(), with each head taken whole.  Bytes
         # that arrive while a request is being handled go to the buffer
         # of twisted.web's raw mode and come back through setLineMode().
+        if self._ignoring:
+            return  # a closing connection that may read on (TLS shutdown)
         if self._busyReceiving:
             self._buffer += data
             return

@@ -82,6 +82,21 @@ def post(*lines: bytes, body: bytes = b"") -> bytes:
     return b"POST / HTTP/1.1\r\nHost: x\r\n" + b"".join(l + b"\r\n" for l in lines) + b"\r\n" + body
 
 
+def test_a_refused_connection_keeps_nothing_of_what_follows():
+    """
+    After a refusal the channel ignores its input; a closing connection
+    that goes on reading (TLS waits for its shutdown) must not buffer
+    what a client keeps sending.
+    """
+    replies, connection = send(b"GET / HTTP/1.1\r\nHost: x\r\n Folded: x\r\n\r\n")
+    assert [r.status for r in replies] == [400]
+    channel = connection.channel
+    for _ in range(64):
+        channel.dataReceived(b"x" * 65536)
+    assert channel._buffer == b""
+    assert channel._headDeadline is None
+
+
 # Framing.
 
 @pytest.mark.parametrize("head", [
