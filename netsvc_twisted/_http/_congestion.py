@@ -31,6 +31,7 @@ from netsvc_twisted._constants import (
 from netsvc_twisted._events._jobs import holdDrain, queueCall, runHeld
 from netsvc_twisted._events._loop import getReactor
 from netsvc_twisted._http._h2 import streamQueued
+from netsvc_twisted._http._observe import observerOf
 from netsvc_twisted._http._response import _TCPServer, requestCallLater
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ class CongestionBridge:
         self.threshold = threshold()
         site = getattr(response.request, "site", None)
         self.stallTimeout = getattr(site, "stallTimeout", DEFAULT_STALL_TIMEOUT)
-        self.observer = getattr(site, "observer", None)
+        self.observer = observerOf(response.request)
         self._events: deque[tuple[int, int]] = deque()
         self._callLater = requestCallLater(response.request)
         self._seconds = getattr(getattr(self._callLater, "__self__", None), "seconds", None)
@@ -160,10 +161,7 @@ class CongestionBridge:
                     return
             elif heldBytes(self.response.request.channel):
                 return
-            if self.backlog:
-                self._drained()
-            else:
-                self.pending = 0
+            self._drained()
 
     def blockWritten(self) -> None:
         self.pending += 1

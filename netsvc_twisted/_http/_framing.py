@@ -18,9 +18,9 @@ from twisted.web.http import (
     maxChunkSizeLineLength,
 )
 
-from netsvc_twisted._http._parser import FIELD_LINE, BadRequest, parseLength
+from netsvc_twisted._http._parser import FIELD_LINE, TOKEN, BadRequest, parseLength
 
-_TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_TOKEN = TOKEN.pattern
 _QUOTED = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
 # chunk-size [ chunk-ext ], chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ).
 _CHUNK_LINE = re.compile(

@@ -31,6 +31,8 @@ from twisted.web.http_headers import _nameEncoder
 
 from netsvc_twisted._http._framing import StrictChunkedDecoder
 from netsvc_twisted._http._h2 import ServletChannelProtocol
+from netsvc_twisted._http._lifecycle import _endedAlready
+from netsvc_twisted._http._observe import observerOf
 from netsvc_twisted._http._parser import ALLOW, BadRequest, parseHead
 from netsvc_twisted._http._response import Response, _TCPServer, headerName
 from netsvc_twisted._http._status import errorPage
@@ -194,7 +196,7 @@ class ServletRequest(server.Request):
         super().connectionLost(reason)
         if self._call is not None:
             self._call.response.clientGone()
-        observer = getattr(self.site, "observer", None)
+        observer = observerOf(self)
         if observer is not None:
             observer.requestAborted(self)
 
@@ -562,8 +564,6 @@ def _ignore(data: bytes) -> None:
     pass
 
 
-def _endedAlready(completed: bool) -> None:
-    pass
 
 
 def channelFactory(factory: http.HTTPFactory) -> http._GenericHTTPChannelProtocol:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from html import escape
 
 from netsvc_twisted._constants import REDIRECT_TEMPORARY
+from netsvc_twisted._http._budget import hasBody
 from netsvc_twisted._http._servlet import HttpServlet
 from netsvc_twisted._http._session import HttpSession
 
@@ -107,9 +108,7 @@ class EchoServlet(HttpServlet):
         out.append("</PRE>\n<H1>Processed Headers</H1>\n<PRE>\n")
         out.extend(escape(f"{k}: {v}") + "\n" for k, v in s.headers().items())
         out.append("</PRE>\n")
-        self._hasBody = s.contentLength() > 0 or s.request.requestHeaders.hasHeader(
-            b"transfer-encoding"
-        )
+        self._hasBody = hasBody(self)
         if self._hasBody:
             out.append("<H1>Request Contents</H1>\n<PRE>\n")
         self.sendContent("".join(out))
