@@ -48,8 +48,9 @@ from netsvc_twisted._rpc._wire import (
     DecodingError,
     EncodingError,
     checkDepth,
-    intText,
+    checkDigits,
     isUnicode,
+    parseInt,
 )
 
 _MISSING = object()
@@ -129,7 +130,7 @@ def _fromTyped(kind: str, text: str) -> Any:
     if kind == "xsd:boolean":
         return text in ("true", "1")
     if kind in _INT_TYPES:
-        return _int(int(text))
+        return checkDigits(int(text))
     if kind in _FLOAT_TYPES:
         return _finite(float(text))
     return text
@@ -141,9 +142,6 @@ def _finite(value: float) -> float:
     return value
 
 
-def _int(value: int) -> int:
-    intText(value)  # the digits bound
-    return int(value)
 
 
 def toJsonable(
@@ -178,7 +176,7 @@ def toJsonable(
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
-        return _int(value)
+        return checkDigits(value)
     if isinstance(value, float):
         return _finite(float(value))
     scalar = _scalarOf(value)
@@ -255,13 +253,11 @@ class _Suspects:
         self.deep = _mayBeDeep(text)
 
     def parseInt(self, text: str) -> Any:
-        if len(text.lstrip("-")) <= MAXIMUM_DIGITS:
-            try:
-                return int(text)
-            except ValueError:  # a lower sys.set_int_max_str_digits()
-                pass
-        self.numbers = True
-        return _OUT_OF_RANGE
+        try:
+            return parseInt(text)  # also a lower sys.set_int_max_str_digits()
+        except ValueError:
+            self.numbers = True
+            return _OUT_OF_RANGE
 
     def parseFloat(self, text: str) -> Any:
         value = float(text)

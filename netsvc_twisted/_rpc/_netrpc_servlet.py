@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.python.failure import Failure
 
 from netsvc_twisted._rpc import _netrpc_codec as codec
 from netsvc_twisted._rpc._failure import ServiceFailure
@@ -74,15 +73,8 @@ class RpcServlet(RpcServletBase):
             return self.sendFailure(self.encodingFailure(e))
         self._send(body, "response")
 
-    def _failed(self, reason: Failure) -> None:
-        self.sendFailure(self.failureOf(reason))
-
     def sendFailure(self, failure: ServiceFailure) -> None:
-        try:
-            body = codec.dumpsFailure(failure)
-        except codec.EncodingError as e:
-            body = codec.dumpsFailure(self.encodingFailure(e))
-        self._send(body, "failure")
+        self._send(self._encodedFailure(codec.dumpsFailure, failure), "failure")
 
     def _send(self, body: bytes, kind: str) -> None:
         self.answer(

@@ -208,6 +208,19 @@ class RpcServletBase(HttpServlet):
             details,
         )
 
+    def _encodedFailure(self, dumps: Any, failure: ServiceFailure) -> bytes:
+        """
+        C{dumps(failure)}, or when the failure's own text has no form in
+        the protocol (L{EncodingError}), C{dumps()} of failure 52 instead.
+        """
+        try:
+            return dumps(failure)
+        except EncodingError as e:
+            return dumps(self.encodingFailure(e))
+
+    def _failed(self, reason: Failure) -> None:
+        self.sendFailure(self.failureOf(reason))
+
     def failureOf(self, reason: Failure) -> ServiceFailure:
         """
         The L{ServiceFailure} to answer with for C{reason}, the failure of

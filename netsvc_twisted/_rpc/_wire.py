@@ -72,11 +72,16 @@ def xmlText(text: str) -> str:
     return text
 
 
+def checkDigits(value: int) -> int:
+    """C{value} as an int, or L{EncodingError} past L{MAXIMUM_DIGITS} digits."""
+    if -_DIGITS_BOUND < value < _DIGITS_BOUND:
+        return int(value)
+    raise EncodingError(TOO_MANY_DIGITS)
+
+
 def intText(value: int) -> str:
     """The decimal text of C{value}, within L{MAXIMUM_DIGITS}."""
-    if -_DIGITS_BOUND < value < _DIGITS_BOUND:
-        return str(int(value))
-    raise EncodingError(TOO_MANY_DIGITS)
+    return str(checkDigits(value))
 
 
 def parseInt(text: str) -> int:

@@ -74,13 +74,6 @@ class XmlRpcServlet(RpcServletBase):
             return self.sendFailure(self.encodingFailure(e))
         self.answer(body, "text/xml")
 
-    def _failed(self, reason: Failure) -> None:
-        self.sendFailure(self.failureOf(reason))
-
     def sendFailure(self, failure: ServiceFailure) -> None:
-        try:
-            body = codec.dumpsFault(failure)
-        except codec.EncodingError as e:
-            # The failure's own text has no XML form (a control character).
-            body = codec.dumpsFault(self.encodingFailure(e))
-        self.answer(body, "text/xml")
+        # The failure's own text may have no XML form (a control character).
+        self.answer(self._encodedFailure(codec.dumpsFault, failure), "text/xml")
