@@ -55,8 +55,8 @@ from twisted.web.http import HTTPChannel
 from twisted.web.server import Site
 
 from netsvc_twisted._http._daemon import HttpDaemon
-from netsvc_twisted._events import _dispatcher
 from netsvc_twisted._events._dispatcher import usingReactor
+from netsvc_twisted._events._jobs import _queue as _jobQueue
 from netsvc_twisted._http._server import HttpServer
 
 __all__ = [
@@ -415,7 +415,7 @@ class MemoryDaemon:
         as advice to the test, or C{""}.
         """
         if self._eventSystem is None:
-            queued = _dispatcher._queue.pending()
+            queued = _jobQueue.pending()
             if queued:
                 return (
                     f"{queued} job(s) wait on the process's event loop, which no "

@@ -124,11 +124,7 @@ class _JobQueue:
                     _runEntry(idle.popleft())
                     budget -= 1
         finally:
-            try:
-                for hook in afterDrain:
-                    hook()
-            finally:
-                self.draining = False
+            _endHold(self)
         if _state.exit is not None:
             return
         if priority or standard or idle:
@@ -171,6 +167,15 @@ def queueCall(entry: Callable[[], object], type: int = STANDARD_JOB) -> None:
     _queue.add(entry, type)
 
 
+def _endHold(queue: _JobQueue) -> None:
+    """The end of a drain or of a hold: the L{afterDrain} hooks, then no more draining."""
+    try:
+        for hook in afterDrain:
+            hook()
+    finally:
+        queue.draining = False
+
+
 def holdDrain() -> bool:
     """
     Queue jobs without arming a drain until L{runHeld}: for a reactor
@@ -194,11 +199,7 @@ def runHeld() -> None:
             queue.call = None
         queue._drain()
         return
-    try:
-        for hook in afterDrain:
-            hook()
-    finally:
-        queue.draining = False
+    _endHold(queue)
     queue._arm()
 
 
