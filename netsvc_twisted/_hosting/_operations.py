@@ -98,8 +98,4 @@ def supervisorFor(options: Any, commandLine: Sequence[str]) -> Supervisor:
     return Supervisor(count, argv, DEFAULT_DRAIN_TIMEOUT if drain is None else drain)
 
 
-def isSupervisor(options: Any, worker: Any) -> bool:
-    return options.get("workers") is not None and worker is None
-
-
-__all__ = ["OPERATIONS_PARAMETERS", "applyOperations", "supervisorFor", "isSupervisor"]
+__all__ = ["OPERATIONS_PARAMETERS", "applyOperations", "supervisorFor"]

@@ -371,10 +371,8 @@ class Supervisor(service.Service):
         directory = self._metricsDir or os.environ.get(METRICS_DIR)
         if not directory or worker.pid is None:
             return
-        try:
-            from prometheus_client import multiprocess
-        except ImportError:
-            return
+        from prometheus_client import multiprocess
+
         multiprocess.mark_process_dead(worker.pid, directory)
 
     # Reload.

@@ -240,8 +240,3 @@ def exitCleanlyAfterDrain(reactor: Any) -> None:
             reactor._exitSignal = None
 
     reactor.addSystemEventTrigger("after", "shutdown", clear)
-
-
-def workerId() -> int | None:
-    value = os.environ.get(WORKER_ID)
-    return int(value) if value and value.isdigit() else None
