@@ -120,6 +120,6 @@ def test_included_examples_are_run_by_the_tests():
     included = sorted({path for _, _, path in LISTINGS if path is not None})
     unrun = [
         str(path.relative_to(ROOT)) for path in included
-        if path.stem not in tests
+        if path.name not in tests
     ]
     assert not unrun, f"docs include files no test mentions: {', '.join(unrun)}"

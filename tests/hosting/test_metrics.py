@@ -44,9 +44,7 @@ class Counts:
     def __init__(self):
         self.start = {name: value(name) for name in self.NAMES}
 
-    def delta(self, name, **labels):
-        if labels:
-            return value(name, **labels)
+    def delta(self, name):
         return value(name) - self.start[name]
 
 
@@ -300,6 +298,7 @@ async def test_healthz_fails_while_draining(daemons):
     Hold.held[:] = []
     daemon = await startDaemon({"/hold": servletServer(Hold)},
                                metrics="tcp:0:interface=127.0.0.1")
+    daemons.append(daemon)  # stopped again at the end if a check fails first
     port = metricsPort(daemon)
     health = await fetch(port, "GET", "/healthz")
     assert (health.status, health.body) == (200, b"ok\n")
@@ -325,6 +324,7 @@ async def test_two_daemons_share_one_metrics_endpoint(daemons):
     endpoint = f"tcp:{free}:interface=127.0.0.1"
     first = await startDaemon({}, metrics=endpoint)
     second = await startDaemon({}, metrics=endpoint)
+    daemons.extend((first, second))
     assert first._metrics.server is second._metrics.server
     await first.stop()
     assert (await fetch(free, "GET", "/healthz")).status == 200

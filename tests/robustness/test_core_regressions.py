@@ -29,7 +29,7 @@ class HelloServer(netsvc.HttpServer):
 def test_absolute_form_with_unparseable_host_is_400(target, logEvents):
     """
     urlsplit() raises ValueError on these hosts; it escaped the channel,
-    so Twisted logEvents an unhandled error and dropped the connection.  Now
+    so Twisted logged an unhandled error and dropped the connection.  Now
     the head parser refuses them first, and closes.
     """
     connection = MemoryDaemon({"/": HelloServer()}).connect()
