@@ -63,13 +63,8 @@ def serve(kind):
             reply = {}
             for name, value in fields.items():
                 if isinstance(value, netsvc.UploadedFile):
-                    digest = hashlib.sha256()
-                    while True:
-                        block = value.file.read(MIB)
-                        if not block:
-                            break
-                        digest.update(block)
-                    reply[name] = {"size": value.size, "sha256": digest.hexdigest()}
+                    digest = hashlib.file_digest(value.file, "sha256").hexdigest()
+                    reply[name] = {"size": value.size, "sha256": digest}
                 else:
                     reply[name] = len(value)
             body = json.dumps(reply).encode()
@@ -84,7 +79,7 @@ def serve(kind):
         def servlet(self, session):
             return Upload(session)
 
-    if kind in ("text", "budget"):
+    if kind == "text":  # the budget case serves "text" with a smaller budget
         daemon = netsvc.HttpDaemon("tcp:0:interface=127.0.0.1")
         daemon.attach("/", Server())
 

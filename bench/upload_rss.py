@@ -38,12 +38,7 @@ def serve():
 
         def handleRequest(self):
             upload = self.field("file")
-            digest = hashlib.sha256()
-            while True:
-                block = upload.file.read(1 << 20)
-                if not block:
-                    break
-                digest.update(block)
+            digest = hashlib.file_digest(upload.file, "sha256")
             body = json.dumps({"size": upload.size, "sha256": digest.hexdigest(),
                                "note": self.field("note")}).encode()
             self.sendResponse(200)
