@@ -17,6 +17,7 @@ from twisted.internet import defer
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web import resource, server
 
 from netsvc_twisted._http._accesslog import AccessLog
@@ -509,17 +510,14 @@ class HttpDaemon(service.Service):
         _log.warn("HttpDaemon could not listen on {description}: {reason}",
                   description=self._description, reason=failure.getErrorMessage())
         if self.required and self._reactor in (None, getReactor()):
-            fatalError(self._listenFailureMessage())
+            fatalError(self._listenFailureMessage(failure))
         return None
 
-    def _listenFailureMessage(self) -> str | None:
+    def _listenFailureMessage(self, failure: Failure) -> str:
         """
-        One line saying why C{start()} could not listen and what would
-        work instead, or L{None} when it did not fail.
+        One line saying why C{start()} could not listen (C{failure}) and
+        what would work instead.
         """
-        failure = self.startFailure
-        if failure is None:
-            return None
         description = self._description
         if failure.check(CannotListenError):
             error = failure.value.socketError
@@ -527,7 +525,7 @@ class HttpDaemon(service.Service):
             errno_ = getattr(error, "errno", None)
             if errno_ == errno.EADDRINUSE:
                 advice = (
-                    f"choose another port, e.g. HttpDaemon({self._port + 1 or 8080}), "
+                    f"choose another port, e.g. HttpDaemon({self._port + 1 if self._port else 8080}), "
                     f"or HttpDaemon(0) for any free one"
                 )
             elif errno_ == errno.EACCES:

@@ -89,6 +89,19 @@ except ImportError:  # pragma: no cover - no POSIX TCP transport
     _TCPServer = None
 
 
+def _tcpIdle(transport: Any) -> bool:
+    """
+    Whether C{transport} is a plain TCP one, open, and holding nothing:
+    what it is handed may go straight to its socket.  (L{Response.write}
+    inlines this test for every streamed part.)
+    """
+    return (
+        type(transport) is _TCPServer and transport.connected
+        and not transport.disconnecting and not transport._writeDisconnecting
+        and not transport._tempDataLen and transport.offset == len(transport.dataBuffer)
+    )
+
+
 def sendData(transport: Any, pieces: tuple[bytes, ...] | list[bytes]) -> None:
     """
     Write C{pieces} to C{transport}, in order.  A TCP transport holding
@@ -100,11 +113,7 @@ def sendData(transport: Any, pieces: tuple[bytes, ...] | list[bytes]) -> None:
     is not a plain TCP one), goes through the transport's C{write()}, so
     its buffer, flow control and error handling apply as before.
     """
-    if (
-        type(transport) is _TCPServer and transport.connected
-        and not transport.disconnecting and not transport._writeDisconnecting
-        and not transport._tempDataLen and transport.offset == len(transport.dataBuffer)
-    ):
+    if _tcpIdle(transport):
         try:
             if len(pieces) == 1:
                 sent = transport.socket.send(pieces[0])
@@ -145,9 +154,7 @@ def fileSender(request: Any) -> Any:
     """
     transport = getattr(request.channel, "transport", None)
     if (
-        type(transport) is _TCPServer and transport.connected and not request.chunked
-        and not transport.disconnecting and not transport._writeDisconnecting
-        and not transport._tempDataLen and transport.offset == len(transport.dataBuffer)
+        not request.chunked and _tcpIdle(transport)
         and transport.producer is not None and transport.streamingProducer
         and not transport.producerPaused
     ):
