@@ -284,12 +284,16 @@ if H2Connection is not None:
         def writeDataToStream(self, streamID, data):
             super().writeDataToStream(streamID, data)
             stream = self.streams.get(streamID)
-            if stream is None or self._queued(streamID) < STREAM_BUFFER:
+            if stream is None:
+                return
+            queued = self._queued(streamID)
+            if queued < STREAM_BUFFER:
                 return
             if (not self._framing and self._consumerBlocked is None
                     and self._sendingDeferred is None):
                 self._sendPrioritisedData()
-            if stream._producerProducing and self._queued(streamID) >= STREAM_BUFFER:
+                queued = self._queued(streamID)  # What that pass left.
+            if stream._producerProducing and queued >= STREAM_BUFFER:
                 stream.flowControlBlocked()
 
         def _queued(self, streamID) -> int:
