@@ -41,6 +41,7 @@ from netsvc_twisted._constants import (
 from netsvc_twisted._rpc._failure import ServiceFailure
 from netsvc_twisted._rpc._netrpc_codec import _FLOAT_TYPES, _INT_TYPES, _encoders, _scalarOf, serviceEncoding
 from netsvc_twisted._rpc._wire import (
+    CANNOT_ENCODE,
     MAXIMUM_DEPTH,
     MAXIMUM_DIGITS,
     NOT_UNICODE,
@@ -198,7 +199,7 @@ def _dumps(document: Any) -> bytes:
         raise EncodingError(NOT_UNICODE) from None
     except (ValueError, TypeError, RecursionError):
         # toJsonable leaves nothing json refuses; keep its words out of faults.
-        raise EncodingError("value JSON cannot carry") from None
+        raise EncodingError(CANNOT_ENCODE) from None
 
 
 # Decoding.

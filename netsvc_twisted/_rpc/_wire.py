@@ -42,8 +42,13 @@ ENTITY_FORBIDDEN = "entity declarations are not allowed"
 EXTERNAL_FORBIDDEN = "external references are not allowed"
 UNSUPPORTED_ENCODING = "unsupported encoding"
 #: For an encoder's failure that is not one of the texts above (a bug, or
-#: an application's hook); the exception itself goes to the log.
+#: an application's hook), the same in every protocol: a client knows which
+#: one it speaks.  A gateway logs such an exception before answering with
+#: it; a codec raises it for whatever its marshaller refuses past the checks.
 CANNOT_ENCODE = "value the protocol cannot carry"
+#: For a client's decoder failing with anything but L{DecodingError}, which
+#: it raises for every fault of a body: so a bug, chained to the failure.
+CANNOT_DECODE = "answer the protocol cannot read"
 
 # XML 1.0's Char production, complemented: C0 controls other than tab, LF
 # and CR, the surrogates, U+FFFE and U+FFFF.

@@ -28,6 +28,7 @@ from netsvc_twisted._rpc._netrpc_codec import _INT_TYPES, _encoders, _scalarOf, 
 from netsvc_twisted._rpc._failure import ServiceFailure
 from netsvc_twisted._rpc._types import Binary, DateTime
 from netsvc_twisted._rpc._wire import (
+    CANNOT_ENCODE,
     INT64,
     MAXIMUM_DEPTH,
     OUTSIDE_INT64,
@@ -147,7 +148,7 @@ def _marshal(values: Any, allowNone: bool) -> str:
     except (TypeError, OverflowError, ValueError):
         # toMarshallable leaves nothing the marshaller refuses; keep its
         # words out of faults all the same.
-        raise EncodingError("value XML-RPC cannot carry") from None
+        raise EncodingError(CANNOT_ENCODE) from None
 
 
 class _Unmarshaller(xmlrpc.client.Unmarshaller):

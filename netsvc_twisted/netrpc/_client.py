@@ -37,7 +37,12 @@ from netsvc_twisted._constants import (
     CLIENT_UNKNOWN_ERROR,
     CLIENT_UNKNOWN_ERROR_MESSAGE,
 )
-from netsvc_twisted._rpc._wire import CANNOT_ENCODE, DecodingError, EncodingError
+from netsvc_twisted._rpc._wire import (
+    CANNOT_DECODE,
+    CANNOT_ENCODE,
+    DecodingError,
+    EncodingError,
+)
 from netsvc_twisted._rpc._failure import (
     AddressInvalid,
     AuthenticationFailure,
@@ -47,7 +52,6 @@ from netsvc_twisted._rpc._failure import (
 )
 
 ORIGIN = "netrpc"
-CANNOT_DECODE = "answer the protocol cannot read"
 
 
 def headersInvalid(details: str) -> ServiceFailure:

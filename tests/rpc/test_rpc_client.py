@@ -140,6 +140,29 @@ async def test_badAnswers(daemons, cleanServices):
 
 
 @pytest_twisted.ensureDeferred
+async def test_decoderBug(daemons, cleanServices):
+    """A decoder failing with anything but DecodingError (a bug of ours) is
+    failure 40 with the documented fixed text; the exception is chained."""
+    Validator()
+    port = await start(daemons)
+
+    def broken(cls):
+        class Client(cls):
+            def _makeProtocol(self, encode, decode):
+                protocol = cls._makeProtocol(self, encode, decode)
+                protocol.decodeAnswer = lambda headers, body: {}["bug"]
+                return protocol
+        return Client
+
+    for clients in CLIENTS:
+        pair = tuple(broken(cls) for cls in clients)
+        for outcome in await both(pair, f"http://127.0.0.1:{port}/service/validator", "echo"):
+            assert outcome == netrpc.ServiceFailure(
+                40, "Unknown Error", "netrpc", "answer the protocol cannot read")
+            assert isinstance(outcome.__cause__, KeyError)
+
+
+@pytest_twisted.ensureDeferred
 async def test_hooks(daemons, cleanServices):
     class Point:
         def __init__(self, x):

@@ -57,6 +57,15 @@ def test_values():
         codec.dumpsResult(call, object())
 
 
+def test_marshallerRefusalHasTheSharedText():
+    """What json.dumps refuses past toJsonable's checks (a bug) reads as the
+    one documented text, not json's own words."""
+    with pytest.raises(EncodingError) as info:
+        codec._dumps({"x": object()})
+    assert str(info.value) == "value the protocol cannot carry"
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
 def test_clientSide():
     assert json.loads(codec.dumpsCall("m", (1,), 3)) == {"jsonrpc": "2.0", "method": "m", "params": [1], "id": 3}
     assert codec.loadsResponse(b'{"jsonrpc":"2.0","result":5,"id":1}') == 5

@@ -81,6 +81,15 @@ def test_encodingErrors():
         codec.dumpsResult({1: 2})
 
 
+def test_marshallerRefusalHasTheSharedText():
+    """What the stdlib marshaller refuses past toMarshallable's checks (a
+    bug) reads as the one documented text, not the marshaller's words."""
+    with pytest.raises(EncodingError) as info:
+        codec._marshal((object(),), False)
+    assert str(info.value) == "value the protocol cannot carry"
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
 def test_deepNesting():
     deep = b"<value><array><data>" * 5000 + b"</data></array></value>" * 5000
     body = b"<methodCall><methodName>m</methodName><params><param>" + deep + b"</param></params></methodCall>"
