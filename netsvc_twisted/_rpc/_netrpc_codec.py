@@ -82,17 +82,14 @@ def _escapeAttribute(text: str) -> str:
 def serviceEncoding(value: Any, encodeObject: Callable | None) -> tuple:
     """
     C{(kind, text)} for a value no codec knows, from the service's
-    C{encodeObject()}: its failures, and a missing hook, are an
-    L{EncodingError} with a fixed text, never an exception of the codec.
+    C{encodeObject()}.  A missing hook is an L{EncodingError}; the hook's
+    own exceptions go up untouched, as those of the L{encoder} hooks do, so
+    that the gateway logs them and the client reads a fixed text
+    (L{_wire.CANNOT_ENCODE}), never the exception's.
     """
     if encodeObject is None:
         raise EncodingError(f"cannot encode {type(value).__name__} objects")
-    try:
-        return encodeObject(value)
-    except EncodingError:
-        raise
-    except Exception as e:
-        raise EncodingError(str(e)) from e
+    return encodeObject(value)
 
 
 def _scalarOf(value: Any) -> tuple[str, str] | None:

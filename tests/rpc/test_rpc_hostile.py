@@ -212,6 +212,58 @@ async def test_unencodableAnswers(daemons, cleanServices, loggedFailures):
     noFailuresLogged(loggedFailures)
 
 
+class HookFails(Target):
+    """A target whose encodeObject() breaks on the value its method returns."""
+
+    def __init__(self):
+        Target.__init__(self)
+        self.exportMethod(self.thing)
+
+    def thing(self):
+        return object()
+
+    def encodeObject(self, value):
+        raise ValueError("a secret of the server")
+
+
+@pytest_twisted.ensureDeferred
+async def test_encodeHookFailure(daemons, cleanServices, loggedFailures):
+    """An encodeObject() that raises is the server's to log: every protocol
+    answers 52 with the documented fixed text, never the exception's."""
+    HookFails()
+    port = await gateway(daemons)
+    answer = await postJson(port, b'{"jsonrpc": "2.0", "id": 1, "method": "thing", "params": []}')
+    assert answer["error"]["data"] == {
+        "error": 52, "origin": "netsvc.jsonrpc", "details": "value the protocol cannot carry"}
+    reply = await fetch(port, "POST", "/service/target", xmlrpc.client.dumps((), "thing").encode(),
+                        {"Content-Type": "text/xml"})
+    with pytest.raises(xmlrpc.client.Fault) as info:
+        xmlrpc.client.loads(reply.body)
+    assert info.value.faultString.endswith("\n\nvalue the protocol cannot carry")
+    with pytest.raises(ServiceFailure) as info:
+        await netrpc.DeferredRemoteService(f"http://127.0.0.1:{port}/service/target").thing()
+    assert (info.value.error, info.value.details) == (52, "value the protocol cannot carry")
+    assert [e["log_failure"].value.args for e in loggedFailures] == [
+        ("a secret of the server",)] * 3
+    loggedFailures.clear()
+    await stillServing(port)
+    noFailuresLogged(loggedFailures)
+
+
+def test_clientEncodeHookFailure():
+    """The client's own encode hook raising: 42 with the fixed text, the
+    exception chained, and nothing sent (nothing listens there)."""
+    def encode(value):
+        raise ValueError("a secret of the client")
+
+    for client in (netrpc.RemoteService, netsvc_twisted.netrpc.xmlrpc.RemoteService,
+                   netsvc_twisted.netrpc.json.RemoteService):
+        service = client(f"http://127.0.0.1:{closedPort()}/x", encode=encode)
+        with pytest.raises(ServiceFailure) as info:
+            service.echo(object())
+        assert (info.value.error, info.value.details) == (42, "value the protocol cannot carry")
+        assert isinstance(info.value.__cause__, ValueError)
+
 # XML: (body, XML-RPC fault details); NET-RPC gets the same bodies' cousins.
 
 def laughs(declared="UTF-8", levels=9):
