@@ -14,8 +14,9 @@ one core while this script and its clients run on another (``--no-pin``
 to share them).  Cases run interleaved, A B C A B C..., for ``--rounds``
 rounds; each figure is the median with its min-max and its ratio to a
 peer measured in the same run.  Missing tools are installed first: the
-peers with pip, wrk with apt-get.  The last table gives every target
-with its ratio and verdict.
+peers with pip, and with apt-get the commands the chosen tables run (wrk,
+curl, openssl).  The last table gives every target with its ratio and
+verdict.
 
 Usage: python bench/run.py [--quick] [--rounds N] [--only hello,form,stream,static,tls]
 """
@@ -81,19 +82,35 @@ class Settings:
 
 # -- set-up ---------------------------------------------------------------
 
-def ensureTools():
-    """Install the peers (pip) and wrk (apt-get) when they are missing."""
-    missing = [spec for name, spec in BENCH_PACKAGES.items()
-               if importlib.util.find_spec(name) is None]
+#: The commands the tables run, each with the Debian package holding it.
+TOOLS = {"wrk": "wrk", "curl": "curl", "openssl": "openssl"}
+TABLE_TOOLS = {"hello": ["wrk"], "form": ["wrk"], "stream": [], "static": ["wrk"],
+               "tls": ["curl", "openssl"]}
+
+
+def ensureTools(commands=tuple(TOOLS), peers=tuple(BENCH_PACKAGES)):
+    """
+    Install what is missing of the peers (pip) and of the ``commands``
+    (apt-get), or stop saying what to install.
+    """
+    missing = [BENCH_PACKAGES[name] for name in peers if importlib.util.find_spec(name) is None]
     if missing:
         print("installing %s" % " ".join(missing), flush=True)
         subprocess.run([sys.executable, "-m", "pip", "install", "-q"] + missing, check=True)
-    if shutil.which("wrk") is None:
-        print("installing wrk", flush=True)
-        apt = ["apt-get", "install", "-y", "-q", "wrk"]
-        if subprocess.run(apt, stdout=subprocess.DEVNULL).returncode != 0:
-            subprocess.run(["apt-get", "update", "-q"], stdout=subprocess.DEVNULL, check=True)
-            subprocess.run(apt, stdout=subprocess.DEVNULL, check=True)
+    absent = [name for name in dict.fromkeys(commands) if shutil.which(name) is None]
+    if not absent:
+        return
+    packages = [TOOLS[name] for name in absent]
+    print("installing %s" % " ".join(packages), flush=True)
+    apt = ["apt-get", "install", "-y", "-q"] + packages
+    if shutil.which("apt-get") and subprocess.run(apt, stdout=subprocess.DEVNULL).returncode:
+        if subprocess.run(["apt-get", "update", "-q"], stdout=subprocess.DEVNULL).returncode == 0:
+            subprocess.run(apt, stdout=subprocess.DEVNULL)
+    absent = [name for name in absent if shutil.which(name) is None]
+    if absent:
+        raise SystemExit("%s not found, nor installed by apt-get: run "
+                         "'apt-get install -y %s' as root, then run this again"
+                         % (" and ".join(absent), " ".join(TOOLS[name] for name in absent)))
 
 
 @contextlib.contextmanager
@@ -108,10 +125,15 @@ def servers(specs):
         closeAll(started.values())
 
 
-def wrk(port, path, seconds, connections, script):
-    """(requests/s, bytes/s, errors) of one wrk run, keep-alive."""
+def wrk(port, path, seconds, connections, script, cpus=None):
+    """
+    (requests/s, bytes/s, errors) of one wrk run, keep-alive; ``script``
+    must end with WRK_REPORT.  ``cpus`` pins wrk with taskset (``"1"``).
+    """
     command = ["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--timeout", "10s",
                "-s", script, "http://127.0.0.1:%d%s" % (port, path)]
+    if cpus:
+        command = ["taskset", "-c", cpus] + command
     output = subprocess.run(command, capture_output=True, text=True,
                             timeout=seconds + 60).stdout
     for line in output.splitlines():
@@ -382,7 +404,7 @@ def main():
             parser.error("unknown table %r" % name)
     # SIGTERM unwinds like Ctrl-C, so every child is still ended.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    ensureTools()
+    ensureTools([command for name in tables for command in TABLE_TOOLS[name]])
     settings = Settings(options.quick, options.rounds)
     if options.frameworks:
         settings.frameworks = {"twisted", "servlet"} | set(options.frameworks.split(","))

@@ -18,26 +18,21 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 from _common import cpuSeconds, printTable, spread
-from run import WRK_REPORT, ensureTools
+from run import WRK_REPORT, ensureTools, wrk
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 APP = os.path.join(ROOT, "examples", "twistd_app.py")
 #: Seconds a server may take to have all its workers ready.
 START_TIMEOUT = 60
-
-
-def freePort():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+#: The daemon's line once listening (a worker's, relayed by the supervisor).
+LISTENING = re.compile(r"HttpDaemon listening on .*port=(\d+)")
 
 
 def childPids(pid):
@@ -60,24 +55,29 @@ class Supervised:
 
     def __init__(self, workers, work, cpus):
         """``workers`` None: one process, no supervisor (no --workers)."""
-        self.port = freePort()
         self.log = os.path.join(work, "twistd-%s.log" % workers)
         twistd = os.path.join(os.path.dirname(sys.executable), "twistd")
         option = [] if workers is None else ["--workers", str(workers)]
         command = [twistd, "-n", "--pidfile=", "--logfile=%s" % self.log, "netsvc",
                    *option, "--config", APP,
-                   "--listen", "tcp:%d:interface=127.0.0.1" % self.port]
+                   "--listen", "tcp:0:interface=127.0.0.1"]
         if cpus:
             command = ["taskset", "-c", cpus] + command
         self.process = subprocess.Popen(command, cwd=work, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + START_TIMEOUT
-        ready = r"HttpDaemon listening" if workers is None else r"worker \d+ \(pid \d+\) is ready"
-        while len(re.findall(ready, self.text())) < (workers or 1):
+        ready = LISTENING if workers is None else re.compile(r"worker \d+ \(pid \d+\) is ready")
+        while True:
+            text = self.text()
+            listening = LISTENING.search(text)
+            if listening and len(ready.findall(text)) >= (workers or 1):
+                break
             if time.monotonic() > deadline or self.process.poll() is not None:
                 self.close()
-                raise RuntimeError("--workers %s did not start:\n%s" % (workers, self.text()))
+                raise RuntimeError("--workers %s did not start:\n%s" % (workers, text))
             time.sleep(0.05)
+        # Port 0, bound once (by the supervisor for all its workers), read back.
+        self.port = int(listening.group(1))
         self.workers = childPids(self.process.pid)
 
     def text(self):
@@ -97,26 +97,12 @@ class Supervised:
                 self.process.wait()
 
 
-def wrk(port, args, script):
-    """(requests/s, errors) of one keep-alive wrk run, pinned with taskset."""
-    command = ["wrk", "-t1", "-c%d" % args.connections, "-d%ds" % args.seconds,
-               "--timeout", "10s", "-s", script, "http://127.0.0.1:%d/" % port]
-    if args.wrk_cpus:
-        command = ["taskset", "-c", args.wrk_cpus] + command
-    output = subprocess.run(command, capture_output=True, text=True,
-                            timeout=args.seconds + 60).stdout
-    for line in output.splitlines():
-        if line.startswith("WRK "):
-            requests, _, micros, errors = map(int, line.split()[1:])
-            return requests * 1e6 / micros, errors
-    raise RuntimeError("no wrk summary in %r" % output)
-
-
 def measure(server, args, report):
     pids = [server.process.pid] + server.workers
     before = {pid: cpuSeconds(pid) for pid in pids}
     started = time.monotonic()
-    rate, errors = wrk(server.port, args, report)
+    rate, _, errors = wrk(server.port, "/", args.seconds, args.connections, report,
+                          args.wrk_cpus)
     wall = time.monotonic() - started
     used = {pid: cpuSeconds(pid) - before[pid] for pid in pids}
     supervisor = used.pop(server.process.pid)
@@ -137,7 +123,7 @@ def main():
     args.seconds = max(1, min(args.seconds, 30))
     # SIGTERM ends the servers too (by the finally below), as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    ensureTools()
+    ensureTools(["wrk"], peers=())
     work = tempfile.mkdtemp(prefix="bench-workers-")
     report = os.path.join(work, "report.lua")
     with open(report, "w") as handle:
