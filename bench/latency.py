@@ -16,17 +16,15 @@ Usage: python bench/latency.py [--rounds N] [--seconds S] [--connections C]
 """
 
 import argparse
-import os
 import re
-import shutil
+import signal
 import subprocess
 import sys
 
 import _common
-from _common import Child, closeAll, printTable, spread
+from _common import printTable, spread
+from run import ensureTools, interleaved, servers
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SERVERS = os.path.join(HERE, "_servers.py")
 TARGET_MS = 250.0
 #: wrk --latency's distribution line: "     99%  12.34ms".
 PERCENTILE = re.compile(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", re.M)
@@ -36,8 +34,6 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 def p99(port, connections, seconds, close):
     """The p99 latency in ms, and wrk's error count, of one fresh run;
     with `close`, every request on a new connection."""
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is missing: apt-get install wrk")
     header = ["-H", "Connection: close"] if close else []
     output = subprocess.run(
         ["wrk", "-t2", "-c%d" % connections, "-d%ds" % seconds, "--timeout", "10s",
@@ -57,23 +53,17 @@ def main():
     parser.add_argument("--connections", type=int, default=500)
     parser.add_argument("--no-pin", action="store_true")
     options = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so the servers are still ended by PID.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    ensureTools(["wrk"], peers=["aiohttp"])
     pinned = not options.no_pin and _common.pin()
     names = ["servlet", "twisted", "aiohttp"]
-    children = {}
-    try:
-        for name in names:
-            children[name] = Child([SERVERS, name, "hello"])
-        cases = [(name, close) for close in (False, True) for name in names]
-        results = {case: [] for case in cases}
-        errors = {case: 0 for case in cases}
-        for _ in range(options.rounds):
-            for name, close in cases:
-                latency, failed = p99(children[name].port, options.connections,
-                                      options.seconds, close)
-                results[(name, close)].append(latency)
-                errors[(name, close)] += failed
-    finally:
-        closeAll(children.values())
+    cases = [(name, close) for close in (False, True) for name in names]
+    with servers({name: [name, "hello"] for name in names}) as children:
+        runs = interleaved(cases, options.rounds, lambda case: p99(
+            children[case[0]].port, options.connections, options.seconds, case[1]))
+    results = {case: [r[0] for r in found] for case, found in runs.items()}
+    errors = {case: sum(r[1] for r in found) for case, found in runs.items()}
     print("Hello world, p99 latency at %d concurrent connections (wrk -t2 --latency, "
           "%d s, %d rounds, %s)" % (options.connections, options.seconds, options.rounds,
                                      "pinned" if pinned else "not pinned"))
