@@ -12,43 +12,67 @@ Usage: python bench/parts.py [SMALL_MIB LARGE_MIB] [--limit-rate RATE]
 import cProfile
 import os
 import pstats
-import socket
+import shutil
 import subprocess
 import sys
+
+from run import ensureTools
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def child(size, rate):
+    """
+    Serve on 127.0.0.1 port 0 and, once listening, run curl against the
+    bound port; prints the calls and parts, or exits 1 with curl's words.
+    """
     sys.path.insert(0, os.path.join(HERE, "..", "examples"))
     from twisted.internet import protocol, reactor
 
     import netsvc_twisted as netsvc
     import slow_clients
 
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    daemon = netsvc.HttpDaemon(port)
+    curl = shutil.which("curl")  # main() made sure there is one
+    daemon = netsvc.HttpDaemon("tcp:0:interface=127.0.0.1")
     daemon.attach("/", slow_clients.HttpServer())
-    daemon.start()
+    outcome = {}
 
     class Reader(protocol.ProcessProtocol):
+        def __init__(self):
+            self.out, self.err = [], []
+
+        def outReceived(self, data):
+            self.out.append(data)
+
+        def errReceived(self, data):
+            self.err.append(data)
+
         def processEnded(self, reason):
+            outcome["code"] = reason.value.exitCode
+            outcome["received"] = b"".join(self.out).decode()
+            outcome["said"] = b"".join(self.err).decode(errors="replace").strip()
             reactor.stop()
 
-    def start():
-        args = ["curl", "-s", "-o", "/dev/null", "http://127.0.0.1:%d/?size=%d" % (port, size)]
+    def start(_):
+        url = "http://127.0.0.1:%d/?size=%d" % (daemon.port(), size)
+        args = ["curl", "-sS", "--fail", "--max-time", "300", "-o", "/dev/null",
+                "-w", "%{size_download}", url]
         if rate:
             args[1:1] = ["--limit-rate", rate]
-        reactor.spawnProcess(Reader(), "/usr/bin/curl", args, env=os.environ)
+        reactor.spawnProcess(Reader(), curl, args, env=os.environ)
 
-    reactor.callLater(0.2, start)
+    def failed(reason):
+        outcome["said"] = "could not listen: %s" % reason.getErrorMessage()
+        reactor.stop()
+
+    daemon.start().addCallbacks(start, failed)
     profile = cProfile.Profile()
     profile.enable()
     reactor.run()
     profile.disable()
+    if outcome.get("code") != 0 or outcome.get("received") != str(size):
+        raise SystemExit("curl exited %s after %s of %d bytes: %s" % (
+            outcome.get("code"), outcome.get("received") or 0, size, outcome.get("said")))
     print(pstats.Stats(profile).total_calls, size // slow_clients.PART)
 
 
@@ -63,13 +87,17 @@ def main():
         rate = args[at + 1]
         del args[at:at + 2]
     small, large = (int(args[0]), int(args[1])) if args else (16, 64)
+    ensureTools(["curl"], peers=())
     runs = []
     for mib in (small, large):
-        out = subprocess.run(
+        done = subprocess.run(
             [sys.executable, __file__, "--child", str(mib << 20), rate or ""],
-            check=True, capture_output=True, text=True,
-        ).stdout.split()
-        calls, parts = int(out[-2]), int(out[-1])
+            capture_output=True, text=True, timeout=600,
+        )
+        if done.returncode != 0:
+            raise SystemExit("%d MiB run failed (exit %d): %s"
+                             % (mib, done.returncode, done.stderr.strip()[-2000:]))
+        calls, parts = map(int, done.stdout.split()[-2:])
         runs.append((calls, parts))
         print("%4d MiB, %5d parts: %8d calls" % (mib, parts, calls))
     (c1, p1), (c2, p2) = runs
