@@ -239,7 +239,8 @@ async def test_encodeHookFailure(daemons, cleanServices, loggedFailures):
                         {"Content-Type": "text/xml"})
     with pytest.raises(xmlrpc.client.Fault) as info:
         xmlrpc.client.loads(reply.body)
-    assert info.value.faultString.endswith("\n\nvalue the protocol cannot carry")
+    assert (info.value.faultCode, info.value.faultString) == (
+        52, "netsvc.xmlrpc -- Response Encoding Error\n\nvalue the protocol cannot carry")
     with pytest.raises(ServiceFailure) as info:
         await netrpc.DeferredRemoteService(f"http://127.0.0.1:{port}/service/target").thing()
     assert (info.value.error, info.value.details) == (52, "value the protocol cannot carry")
@@ -263,6 +264,7 @@ def test_clientEncodeHookFailure():
             service.echo(object())
         assert (info.value.error, info.value.details) == (42, "value the protocol cannot carry")
         assert isinstance(info.value.__cause__, ValueError)
+
 
 # XML: (body, XML-RPC fault details); NET-RPC gets the same bodies' cousins.
 
