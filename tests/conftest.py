@@ -7,6 +7,8 @@ import pytest
 import pytest_twisted
 from twisted.logger import globalLogPublisher
 
+from netsvc_twisted._http._budget import bodyMemory
+
 # Test modules share helpers by basename (``from test_twistd_plugin import
 # ...``) across the per-layer folders; pytest puts a folder on sys.path
 # only once it collects from it, so ``pytest tests/http`` alone would not
@@ -35,6 +37,20 @@ def logEvents():
     globalLogPublisher.addObserver(events.append)
     yield events
     globalLogPublisher.removeObserver(events.append)
+
+
+@pytest.fixture
+def budget():
+    """
+    The process's body-memory budget, empty at the start, given back its
+    limit afterwards; no request may keep a share of it.
+    """
+    limit = bodyMemory.limit
+    assert bodyMemory.used == 0
+    yield bodyMemory
+    bodyMemory.limit = limit
+    leaked, bodyMemory.used = bodyMemory.used, 0
+    assert leaked == 0, "a request kept its share of the budget"
 
 
 @pytest.fixture

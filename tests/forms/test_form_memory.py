@@ -10,7 +10,6 @@ import json
 import pytest
 
 import netsvc_twisted as netsvc
-from netsvc_twisted._http._budget import bodyMemory
 from netsvc_twisted.testing import MemoryDaemon
 
 B = "memB"
@@ -50,18 +49,6 @@ class Report(netsvc.FormServlet):
         self.endHeaders()
         self.sendContent(body)
         self.endContent()
-
-
-@pytest.fixture
-def budget():
-    """The process's budget, given back its limit afterwards; no request
-    may keep a share of it."""
-    limit = bodyMemory.limit
-    assert bodyMemory.used == 0
-    yield bodyMemory
-    bodyMemory.limit = limit
-    leaked, bodyMemory.used = bodyMemory.used, 0
-    assert leaked == 0, "a request kept its share of the budget"
 
 
 @pytest.fixture
