@@ -1,7 +1,8 @@
 """
-Real-socket helpers for the tests: daemons on 127.0.0.1, port 0, and
-blocking HTTP clients run in Twisted's thread pool so the reactor (run by
-pytest-twisted) keeps serving while a client waits.
+Helpers the tests share, imported rather than written again: daemons on
+127.0.0.1, port 0, and blocking HTTP clients run in Twisted's thread pool
+so the reactor (run by pytest-twisted) keeps serving while a client
+waits; free ports, logged failures and /metrics pages read the same way.
 """
 
 from __future__ import annotations
@@ -12,12 +13,47 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
+from prometheus_client.parser import text_string_to_metric_families
 from twisted.internet import defer, threads
 
 import netsvc_twisted as netsvc
 
 LOCAL = "tcp:0:interface=127.0.0.1"
 TIMEOUT = 20
+
+
+def freePort() -> int:
+    """
+    A port of 127.0.0.1 nobody listens on now, for a program that must be
+    told its port before it starts (nginx, twistd, a child process); where
+    the program can report the port it got from port 0, prefer that, as
+    another process may take this one first.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def failuresIn(events, namespace: str = "") -> list:
+    """
+    The Failures among twisted.logger C{events} (the C{logEvents}
+    fixture's), of the loggers whose namespace starts with C{namespace}.
+    """
+    return [event["log_failure"] for event in events
+            if event.get("log_failure") is not None
+            and event.get("log_namespace", "").startswith(namespace)]
+
+
+def metricSamples(text: str) -> dict[tuple[str, tuple], float]:
+    """
+    A C{/metrics} page (Prometheus text) as {(sample name, sorted label
+    pairs): value}, parsed by prometheus_client's own parser.
+    """
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 @attrs.define

@@ -30,6 +30,7 @@ from netsvc_twisted._constants import (
 from netsvc_twisted._events._dispatcher import deliverSignal, usingReactor
 from netsvc_twisted._events._jobs import Job
 
+from support import failuresIn
 from test_dispatcher import ROOT, runChild, settle
 
 
@@ -153,19 +154,12 @@ def test_callback_exception_goes_to_unexpected_exception(clock):
     assert agent.seen == ["noArgs"]
 
 
-def test_default_unexpected_exception_logs(clock):
-    from twisted.logger import globalLogPublisher
-
-    logged = []
-    observer = lambda event: logged.append(event.get("log_failure"))
-    globalLogPublisher.addObserver(observer)
-    try:
-        agent = Agent()
-        agent.startTimer(lambda: 1 / 0, 0)
-        settle(clock)
-    finally:
-        globalLogPublisher.removeObserver(observer)
-    assert any(isinstance(f, Failure) and f.check(ZeroDivisionError) for f in logged)
+def test_default_unexpected_exception_logs(clock, logEvents):
+    agent = Agent()
+    agent.startTimer(lambda: 1 / 0, 0)
+    settle(clock)
+    assert any(isinstance(f, Failure) and f.check(ZeroDivisionError)
+               for f in failuresIn(logEvents))
 
 
 def test_agent_without_init_call(clock):

@@ -17,7 +17,6 @@ import time
 import pytest
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
-from twisted.logger import globalLogPublisher
 
 from netsvc_twisted._events import _dispatcher, _jobs
 from netsvc_twisted._constants import (
@@ -30,6 +29,8 @@ from netsvc_twisted._constants import (
 from netsvc_twisted._events._dispatcher import Dispatcher, deliverSignal, usingReactor
 from netsvc_twisted._events._jobs import Job
 from netsvc_twisted._events._loop import getReactor, terminate
+
+from support import failuresIn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -46,21 +47,6 @@ def memoryReactor():
     reactor = MemoryReactorClock()
     with usingReactor(reactor):
         yield reactor
-
-
-@pytest.fixture
-def failures():
-    captured = []
-
-    def observer(event):
-        if "log_failure" in event and event.get("log_namespace", "").startswith(
-            "netsvc"
-        ):
-            captured.append(event["log_failure"])
-
-    globalLogPublisher.addObserver(observer)
-    yield captured
-    globalLogPublisher.removeObserver(observer)
 
 
 def settle(reactor, limit=1000):
@@ -341,7 +327,7 @@ def test_cancelled_entry_stays_dead_after_reset(clock):
     assert seen == ["x"]
 
 
-def test_job_exception_is_logged_and_loop_continues(clock, failures):
+def test_job_exception_is_logged_and_loop_continues(clock, logEvents):
     seen = []
 
     def broken():
@@ -353,6 +339,7 @@ def test_job_exception_is_logged_and_loop_continues(clock, failures):
     Job(broken).schedule(PRIORITY_JOB)
     settle(clock)
     assert seen == ["after"]
+    failures = failuresIn(logEvents, "netsvc")
     assert len(failures) == 2
     assert all(f.check(RuntimeError) for f in failures)
 

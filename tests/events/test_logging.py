@@ -2,7 +2,7 @@
 """Tests for the Logger facade and the exception helpers."""
 
 import pytest
-from twisted.logger import LogLevel, globalLogPublisher
+from twisted.logger import LogLevel
 
 from netsvc_twisted._constants import (
     LOG_ALERT,
@@ -23,15 +23,6 @@ from netsvc_twisted._events._logging import (
 
 
 @pytest.fixture
-def events():
-    captured = []
-    observer = captured.append
-    globalLogPublisher.addObserver(observer)
-    yield captured
-    globalLogPublisher.removeObserver(observer)
-
-
-@pytest.fixture
 def monitors():
     """Monitor callbacks registered through this fixture are removed afterwards."""
     channels = []
@@ -49,9 +40,9 @@ def netsvcEvents(events):
     return [e for e in events if e.get("log_namespace", "").startswith("netsvc")]
 
 
-def test_notify_goes_to_twisted_logger(events):
+def test_notify_goes_to_twisted_logger(logEvents):
     Logger().notify(LOG_WARNING, "careful {not a field}")
-    [event] = netsvcEvents(events)
+    [event] = netsvcEvents(logEvents)
     assert event["log_namespace"] == "netsvc"
     assert event["log_level"] is LogLevel.warn
     assert event["netsvc_message"] == "careful {not a field}"
@@ -70,22 +61,22 @@ def test_notify_goes_to_twisted_logger(events):
         (LOG_DEBUG, LogLevel.debug),
     ],
 )
-def test_channel_namespace_and_levels(events, level, expected):
+def test_channel_namespace_and_levels(logEvents, level, expected):
     Logger().notifyChannel("app", level, "message")
-    [event] = netsvcEvents(events)
+    [event] = netsvcEvents(logEvents)
     assert event["log_namespace"] == "netsvc.app"
     assert event["log_level"] is expected
     assert event["netsvc_level"] == level
 
 
-def test_monitor_shared_between_instances(monitors, events):
+def test_monitor_shared_between_instances(monitors, logEvents):
     seen = []
     monitors("app", lambda *args: seen.append(args))
     Logger().notifyChannel("app", LOG_INFO, "one")
     Logger().notifyChannel("other", LOG_INFO, "two")
     assert seen == [("app", LOG_INFO, "one")]
     # A visible channel still reaches twisted.logger while monitored.
-    assert len(netsvcEvents(events)) == 2
+    assert len(netsvcEvents(logEvents)) == 2
 
 
 def test_monitor_replace_and_remove(monitors):
@@ -99,50 +90,50 @@ def test_monitor_replace_and_remove(monitors):
     assert second == [("app", LOG_INFO, "one")]
 
 
-def test_hidden_channel_only_reaches_monitors(monitors, events):
+def test_hidden_channel_only_reaches_monitors(monitors, logEvents):
     seen = []
     monitors("%access", lambda *args: seen.append(args))
     Logger().notifyChannel("%access", LOG_INFO, "GET /")
     assert seen == [("%access", LOG_INFO, "GET /")]
-    assert netsvcEvents(events) == []
+    assert netsvcEvents(logEvents) == []
 
 
-def test_unmonitored_hidden_channel_costs_nothing(events):
+def test_unmonitored_hidden_channel_costs_nothing(logEvents):
     class Expensive:
         def __str__(self):
             raise AssertionError("formatted although nobody listens")
 
     Logger().notifyChannel("_private", LOG_DEBUG, Expensive())
-    assert netsvcEvents(events) == []
+    assert netsvcEvents(logEvents) == []
 
 
-def test_broken_monitor_does_not_break_caller(monitors, events):
+def test_broken_monitor_does_not_break_caller(monitors, logEvents):
     def broken(channel, level, message):
         raise RuntimeError("monitor bug")
 
     monitors("app", broken)
     Logger().notifyChannel("app", LOG_INFO, "still logged")
-    messages = [e.get("netsvc_message") for e in netsvcEvents(events)]
+    messages = [e.get("netsvc_message") for e in netsvcEvents(logEvents)]
     assert "still logged" in messages
-    assert any("log_failure" in e for e in netsvcEvents(events))
+    assert any("log_failure" in e for e in netsvcEvents(logEvents))
 
 
 def raiser():
     raise ValueError("bad value")
 
 
-def test_log_exception_gives_observers_a_failure(events):
+def test_log_exception_gives_observers_a_failure(logEvents):
     try:
         raiser()
     except ValueError:
         logException()
-    [event] = netsvcEvents(events)
+    [event] = netsvcEvents(logEvents)
     assert event["log_level"] is LogLevel.error
     assert event["log_failure"].check(ValueError)
     assert event["netsvc_message"] == "ValueError: bad value"
 
 
-def test_log_exception_reaches_default_channel_monitor(monitors, events):
+def test_log_exception_reaches_default_channel_monitor(monitors, logEvents):
     seen = []
     monitors("", lambda *args: seen.append(args))
     try:
@@ -154,9 +145,9 @@ def test_log_exception_reaches_default_channel_monitor(monitors, events):
     assert "Traceback" in text and "ValueError: bad value" in text
 
 
-def test_log_exception_without_exception_is_quiet(events):
+def test_log_exception_without_exception_is_quiet(logEvents):
     logException()
-    assert netsvcEvents(events) == []
+    assert netsvcEvents(logEvents) == []
 
 
 def test_exception_description_and_details():

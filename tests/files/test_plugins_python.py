@@ -6,14 +6,13 @@ import textwrap
 
 import pytest
 import pytest_twisted
-from twisted.logger import globalLogPublisher
 
 from netsvc_twisted._files._server import FileServer
 from netsvc_twisted._files._servlet import FileServlet
 from netsvc_twisted._files._modulecache import ModuleCache
 from netsvc_twisted._files._plugins import PythonPlugin
 
-from support import fetch, startDaemon
+from support import failuresIn, fetch, startDaemon
 
 _tick = [1_900_000_000 * 10**9]
 
@@ -39,16 +38,9 @@ def write(path, text):
 
 
 @pytest.fixture
-def failures():
-    seen = []
-
-    def observer(event):
-        if event.get("log_failure") is not None:
-            seen.append(event)
-
-    globalLogPublisher.addObserver(observer)
-    yield seen
-    globalLogPublisher.removeObserver(observer)
+def unloaded():
+    """Afterwards, no module the test's plugins loaded is left in the cache."""
+    yield
     cache = ModuleCache()
     for label in cache.cachedModules():
         cache.unloadModule(label)
@@ -65,18 +57,18 @@ async def serve(daemons, directory, configure=None):
 
 
 @pytest_twisted.ensureDeferred
-async def test_servlet_class_and_reload(daemons, tmp_path, failures):
+async def test_servlet_class_and_reload(daemons, tmp_path, unloaded, logEvents):
     write(tmp_path / "hello.py", HELLO.format(text="Hi there."))
     port = await serve(daemons, tmp_path)
     reply = await fetch(port, path="/hello.py")
     assert (reply.status, reply.body) == (200, b"Hi there.")
     write(tmp_path / "hello.py", HELLO.format(text="Changed."))
     assert (await fetch(port, path="/hello.py")).body == b"Changed."
-    assert failures == []
+    assert failuresIn(logEvents) == []
 
 
 @pytest_twisted.ensureDeferred
-async def test_function_and_proxy(daemons, tmp_path, failures):
+async def test_function_and_proxy(daemons, tmp_path, unloaded):
     write(tmp_path / "choose.py", """
         import netsvc_twisted as netsvc
 
@@ -124,7 +116,7 @@ async def test_function_and_proxy(daemons, tmp_path, failures):
 
 
 @pytest_twisted.ensureDeferred
-async def test_syntax_error_is_500_and_logged(daemons, tmp_path, failures):
+async def test_syntax_error_is_500_and_logged(daemons, tmp_path, unloaded, logEvents):
     write(tmp_path / "hello.py", HELLO.format(text="good"))
     port = await serve(daemons, tmp_path)
     assert (await fetch(port, path="/hello.py")).body == b"good"
@@ -132,7 +124,7 @@ async def test_syntax_error_is_500_and_logged(daemons, tmp_path, failures):
     reply = await fetch(port, path="/hello.py")
     assert reply.status == 500
     assert b"SyntaxError" not in reply.body and b"Traceback" not in reply.body
-    assert any(e["log_failure"].check(SyntaxError) for e in failures)
+    assert any(f.check(SyntaxError) for f in failuresIn(logEvents))
     # Not the old good version either, on any later request.
     assert (await fetch(port, path="/hello.py")).status == 500
     write(tmp_path / "hello.py", HELLO.format(text="fixed"))
@@ -140,15 +132,15 @@ async def test_syntax_error_is_500_and_logged(daemons, tmp_path, failures):
 
 
 @pytest_twisted.ensureDeferred
-async def test_missing_servlet_attribute(daemons, tmp_path, failures):
+async def test_missing_servlet_attribute(daemons, tmp_path, unloaded, logEvents):
     write(tmp_path / "plain.py", "x = 1\n")
     port = await serve(daemons, tmp_path)
     assert (await fetch(port, path="/plain.py")).status == 500
-    assert any(e["log_failure"].check(AttributeError) for e in failures)
+    assert any(f.check(AttributeError) for f in failuresIn(logEvents))
 
 
 @pytest_twisted.ensureDeferred
-async def test_dependency_through_cache(daemons, tmp_path, failures):
+async def test_dependency_through_cache(daemons, tmp_path, unloaded):
     write(tmp_path / "template.py", "TITLE = 'one'\n")
     write(tmp_path / "page.py", """
         import os
@@ -173,7 +165,7 @@ async def test_dependency_through_cache(daemons, tmp_path, failures):
 
 
 @pytest_twisted.ensureDeferred
-async def test_alias_and_hidden_source(daemons, tmp_path, failures):
+async def test_alias_and_hidden_source(daemons, tmp_path, unloaded):
     write(tmp_path / "login.py", HELLO.format(text="login page"))
 
     def configure(server):

@@ -12,7 +12,6 @@ import pytest_twisted
 import requests
 from twisted.internet import threads
 from twisted.internet.endpoints import serverFromString
-from twisted.logger import globalLogPublisher
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
@@ -20,7 +19,7 @@ import netsvc_twisted as netsvc
 from netsvc_twisted._http import _resource
 from netsvc_twisted._http._budget import bodyMemory
 
-from support import LOCAL
+from support import LOCAL, TIMEOUT
 
 
 class Digest(netsvc.FormServlet):
@@ -43,17 +42,8 @@ class Server(netsvc.HttpServer):
         return Digest(session)
 
 
-@pytest.fixture
-def warnings():
-    seen = []
-
-    def observe(event):
-        if event.get("log_format") == _resource.FORM_PARSING_WARNING:
-            seen.append(event)
-
-    globalLogPublisher.addObserver(observe)
-    yield seen
-    globalLogPublisher.removeObserver(observe)
+def parsingWarnings(events):
+    return [e for e in events if e.get("log_format") == _resource.FORM_PARSING_WARNING]
 
 
 async def listen(**siteOptions):
@@ -67,17 +57,17 @@ async def listen(**siteOptions):
 
 
 def post(url, **kwargs):
-    return threads.deferToThread(requests.post, url, timeout=20, **kwargs)
+    return threads.deferToThread(requests.post, url, timeout=TIMEOUT, **kwargs)
 
 
 @pytest_twisted.ensureDeferred
-async def test_a_site_that_parses_forms_is_named_once(warnings):
+async def test_a_site_that_parses_forms_is_named_once(logEvents):
     port, url = await listen()
     try:
         for _ in range(2):
             reply = await post(url, data={"note": "n"}, files={"file": ("f", b"abc")})
             assert reply.status_code == 200
-        [event] = warnings
+        [event] = parsingWarnings(logEvents)
         assert "Site(root, parsePOSTFormSubmission=False)" in event["log_format"]
         assert event["log_level"].name == "warn"
     finally:
@@ -85,7 +75,7 @@ async def test_a_site_that_parses_forms_is_named_once(warnings):
 
 
 @pytest_twisted.ensureDeferred
-async def test_streaming_decoders_and_limits_in_a_foreign_site(warnings):
+async def test_streaming_decoders_and_limits_in_a_foreign_site(logEvents):
     port, url = await listen(parsePOSTFormSubmission=False)
     data = bytes(range(256)) * 4096  # 1 MiB
     try:
@@ -101,7 +91,7 @@ async def test_streaming_decoders_and_limits_in_a_foreign_site(warnings):
         finally:
             bodyMemory.limit = limit
         assert reply.status_code == 503 and reply.headers["retry-after"] == "1"
-        assert warnings == []
+        assert parsingWarnings(logEvents) == []
         assert bodyMemory.used == 0
     finally:
         await port.stopListening()

@@ -333,30 +333,23 @@ async def test_port_and_restart():
     await taken.stop()
 
 
-def test_access_log_channel_and_twisted_logger(monkeypatch):
+def test_access_log_channel_and_twisted_logger(monkeypatch, logEvents):
     """
     OTCLIB_HTTPLOGCHANNEL turns the log on: lines go through twisted.logger
     (namespace netsvc.http.access) and to the channel's monitor.
     """
-    from twisted.logger import globalLogPublisher
-
     from netsvc_twisted.testing import MemoryDaemon
 
     monkeypatch.setenv("OTCLIB_HTTPLOGCHANNEL", "_http")
-    events, monitored = [], []
-
-    def observer(event):
-        if event.get("log_namespace") == "netsvc.http.access":
-            events.append(event["log_line"])
-
+    monitored = []
     netsvc.Logger().monitorChannel("_http", lambda *args: monitored.append(args))
-    globalLogPublisher.addObserver(observer)
     try:
         daemon = MemoryDaemon({"/": InspectServer()})
         daemon.request("GET", "/logged", headers={"User-Agent": 'a "quoted" agent'})
     finally:
-        globalLogPublisher.removeObserver(observer)
         netsvc.Logger().monitorChannel("_http", None)
+    events = [e["log_line"] for e in logEvents
+              if e.get("log_namespace") == "netsvc.http.access"]
     assert len(events) == 1
     assert '"GET /logged HTTP/1.1" 200' in events[0]
     assert events[0].endswith('"a \\"quoted\\" agent"')

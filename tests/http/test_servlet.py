@@ -4,32 +4,11 @@ machine, the hooks and the exception policy.
 """
 
 import pytest
-from twisted.logger import globalLogPublisher
 
 import netsvc_twisted as netsvc
 from netsvc_twisted.testing import MemoryDaemon
 
-
-class Recorder:
-    """
-    Collects what servlets did and the log events they caused.
-    """
-
-    def __init__(self):
-        self.calls = []
-        self.errors = []
-
-    def __call__(self, event):
-        if event.get("log_failure") is not None:
-            self.errors.append(event["log_failure"])
-
-
-@pytest.fixture
-def logged():
-    recorder = Recorder()
-    globalLogPublisher.addObserver(recorder)
-    yield recorder
-    globalLogPublisher.removeObserver(recorder)
+from support import failuresIn
 
 
 def serve(servletClass, **kwargs):
@@ -84,7 +63,7 @@ def test_hello():
     assert record == ["destroyed"]
 
 
-def test_line_breaks_in_headers_cannot_inject_headers(logged):
+def test_line_breaks_in_headers_cannot_inject_headers():
     # Response headers are stored without twisted.web's Headers methods:
     # the same line-break replacement and name check must still apply.
     daemon = serve(Script, steps=[
@@ -171,16 +150,17 @@ def test_default_process_request_is_501():
     ([("sendResponse", (200,)), ("sendError", (500,))], "sendError"),
     ([("sendResponse", (200,)), ("sendComplete", (b"x",))], "sendComplete"),
 ])
-def test_misuse_before_anything_went_out_gives_500(steps, failing, logged):
+def test_misuse_before_anything_went_out_gives_500(steps, failing, logEvents):
     reply, record = run(steps)
     assert record[0][:2] == (failing, "ResponseStateError")
     assert record[-1] == "destroyed"
     assert reply.status == 500
     assert b"Traceback" not in reply.body and b"ResponseStateError" not in reply.body
-    assert logged.errors and logged.errors[0].check(netsvc.ResponseStateError)
+    failures = failuresIn(logEvents)
+    assert failures and failures[0].check(netsvc.ResponseStateError)
 
 
-def test_misuse_after_headers_aborts_connection(logged):
+def test_misuse_after_headers_aborts_connection():
     record = []
     daemon = serve(Script, steps=[
         ("sendResponse", (200,)), ("endHeaders", ()), ("sendContent", ("part",)),
@@ -212,23 +192,13 @@ def test_second_end_content_raises_after_completion():
     assert outcome == ["raised"]
 
 
-def test_send_header_after_end_headers_is_ignored_with_warning():
-    warnings = []
-
-    def observer(event):
-        if "sendHeader" in event.get("log_format", ""):
-            warnings.append(event)
-
-    globalLogPublisher.addObserver(observer)
-    try:
-        reply, _ = run([("sendResponse", (200,)), ("endHeaders", ()),
-                        ("sendHeader", ("X-Late", "1")), ("sendContent", ("ok",)),
-                        ("endContent", ())])
-    finally:
-        globalLogPublisher.removeObserver(observer)
+def test_send_header_after_end_headers_is_ignored_with_warning(logEvents):
+    reply, _ = run([("sendResponse", (200,)), ("endHeaders", ()),
+                    ("sendHeader", ("X-Late", "1")), ("sendContent", ("ok",)),
+                    ("endContent", ())])
     assert reply.status == 200 and reply.body == b"ok"
     assert reply.header("x-late") is None
-    assert len(warnings) == 1
+    assert len([e for e in logEvents if "sendHeader" in (e.get("log_format") or "")]) == 1
 
 
 def test_buffering_flushes_past_maximum():
@@ -255,7 +225,7 @@ def test_buffering_flushes_past_maximum():
     assert writes[:2] == [b"1234567890X", b"tail"]
 
 
-def test_process_request_exception_gives_500_without_traceback(logged):
+def test_process_request_exception_gives_500_without_traceback(logEvents):
     class Broken(netsvc.HttpServlet):
         def processRequest(self):
             raise ValueError("secret detail")
@@ -263,20 +233,20 @@ def test_process_request_exception_gives_500_without_traceback(logged):
     reply = serve(Broken).request()
     assert reply.status == 500
     assert b"secret" not in reply.body and b"Traceback" not in reply.body
-    assert logged.errors[0].check(ValueError)
+    assert failuresIn(logEvents)[0].check(ValueError)
 
 
-def test_servlet_factory_exception_gives_500(logged):
+def test_servlet_factory_exception_gives_500(logEvents):
     class Server(netsvc.HttpServer):
         def servlet(self, session):
             raise KeyError("boom")
 
     reply = MemoryDaemon({"/": Server()}).request()
     assert reply.status == 500 and b"boom" not in reply.body
-    assert logged.errors[0].check(KeyError)
+    assert failuresIn(logEvents)[0].check(KeyError)
 
 
-def test_process_content_exception_and_destroy_exception(logged):
+def test_process_content_exception_and_destroy_exception(logEvents):
     destroyed = []
 
     class Broken(netsvc.HttpServlet):
@@ -293,7 +263,7 @@ def test_process_content_exception_and_destroy_exception(logged):
     reply = serve(Broken).request("POST", "/", b"data")
     assert reply.status == 500
     assert destroyed == [1]
-    assert [f.value.args[0] for f in logged.errors] == ["bad body", "bad destroy"]
+    assert [f.value.args[0] for f in failuresIn(logEvents)] == ["bad body", "bad destroy"]
 
 
 def test_unknown_mount_and_no_servlet():
@@ -413,14 +383,14 @@ def test_host_authorisation_refuses_connection():
     assert daemon.connect("127.0.0.1") is not None
 
 
-def test_host_authorisation_exception_refuses(logged):
+def test_host_authorisation_exception_refuses(logEvents):
     class Broken(netsvc.HttpDaemon):
         def authorise(self, host):
             raise RuntimeError("no")
 
     daemon = MemoryDaemon(daemon=Broken(0))
     assert daemon.connect() is None
-    assert logged.errors[0].check(RuntimeError)
+    assert failuresIn(logEvents)[0].check(RuntimeError)
 
 
 def test_body_over_server_limit_is_refused_with_413():
