@@ -14,7 +14,7 @@ import pytest_twisted
 
 import netsvc_twisted as netsvc
 from netsvc_twisted.testing import MemoryDaemon, parseResponses
-from support import exchange, fetch, startDaemon
+from support import TIMEOUT, exchange, fetch, freePort, startDaemon
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -35,9 +35,7 @@ def test_e9_hello():
 
 
 def test_e9_hello_runs_standalone_and_stops_on_sigterm():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = freePort()
     child = subprocess.Popen(
         [sys.executable, str(EXAMPLES / "hello.py"), str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -51,7 +49,7 @@ def test_e9_hello_runs_standalone_and_stops_on_sigterm():
                 data += chunk
         assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"Hi there.")
         child.send_signal(signal.SIGTERM)
-        assert child.wait(timeout=20) == 0
+        assert child.wait(timeout=TIMEOUT) == 0
     finally:
         if child.poll() is None:
             child.kill()

@@ -19,11 +19,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_twistd_plugin import EXAMPLES, Twistd, freePort
+from support import TIMEOUT, freePort
+from test_twistd_plugin import EXAMPLES, Twistd
 
 from netsvc_twisted import netrpc
 
-TIMEOUT = 20
 NOT_TWISTD = {"mount_klein.py", "mount_resource.py", "resource_script.py"}
 
 

@@ -19,7 +19,8 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
-TIMEOUT = 60
+#: Longer than support.TIMEOUT: a whole Python process, from start to exit.
+RUN_TIMEOUT = 60
 
 
 def run(script: str | list[str], tmp_path, *args: str) -> subprocess.CompletedProcess:
@@ -31,7 +32,7 @@ def run(script: str | list[str], tmp_path, *args: str) -> subprocess.CompletedPr
     else:
         command = [sys.executable, *script, *args]
     return subprocess.run(
-        command, capture_output=True, text=True, timeout=TIMEOUT, cwd=str(tmp_path),
+        command, capture_output=True, text=True, timeout=RUN_TIMEOUT, cwd=str(tmp_path),
         stdin=subprocess.DEVNULL,
     )
 

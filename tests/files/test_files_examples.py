@@ -9,7 +9,7 @@ import sys
 import pytest_twisted
 
 
-from support import LOCAL, fetch, started
+from support import LOCAL, TIMEOUT, fetch, started
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -71,10 +71,10 @@ def test_e1_runs_as_a_program(tmp_path):
         assert "http://localhost:" in line, child.stderr.read() if not line else line
         port = int(line.rsplit(":", 1)[1].strip("/\n"))
         import http.client
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
         connection.request("GET", "/a.txt")
         assert connection.getresponse().read() == b"program"
         connection.close()
     finally:
         child.send_signal(signal.SIGINT)
-        child.communicate(timeout=20)
+        child.communicate(timeout=TIMEOUT)

@@ -15,7 +15,7 @@ import netsvc_twisted as netsvc
 from netsvc_twisted._files._servlet import FileServlet
 from netsvc_twisted._files._ranges import formatHttpDate
 
-from support import fetch, fetchSequence, startDaemon
+from support import TIMEOUT, fetch, fetchSequence, startDaemon
 
 DATA = bytes((i * 7 + i // 256) % 256 for i in range(100_000))
 MTIME = 1_600_000_000
@@ -245,7 +245,7 @@ async def test_client_disconnect_midway(daemons, tmp_path):
     port = await serve(daemons, Server())
 
     def hangUp():
-        with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
             s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             return s.recv(1000)
 
@@ -281,9 +281,9 @@ async def test_blocked_client_pauses_reading(daemons, tmp_path):
     port = await serve(daemons, Server())
 
     def client():
-        with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
             s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            assert blocked.wait(20)
+            assert blocked.wait(TIMEOUT)
             total = 0
             while True:
                 chunk = s.recv(1 << 16)

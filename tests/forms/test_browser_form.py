@@ -32,7 +32,8 @@ from support import startDaemon
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-TIMEOUT = 30
+#: Longer than support.TIMEOUT: a page load in a headless chromium.
+PAGE_TIMEOUT = 30
 
 TEXT = "Grüße, 世界 \"quoted\" & <tag>"
 FILENAME = "résumé-日本.txt"
@@ -112,13 +113,13 @@ def browse(port, profile, upload):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
-        driver.set_page_load_timeout(TIMEOUT)
+        driver.set_page_load_timeout(PAGE_TIMEOUT)
         driver.get("http://127.0.0.1:%d/upload.html" % port)
         assert driver.title == "Upload"
         driver.find_element(By.ID, "comment").send_keys(TEXT)
         driver.find_element(By.ID, "upload").send_keys(str(upload))
         driver.find_element(By.ID, "send").click()
-        WebDriverWait(driver, TIMEOUT).until(
+        WebDriverWait(driver, PAGE_TIMEOUT).until(
             expected_conditions.title_is("Result"))
         return {key: driver.find_element(By.ID, key).text
                 for key in ("comment", "charset", "filename", "size", "read",

@@ -7,7 +7,7 @@ import pytest_twisted
 from twisted.internet import threads
 
 
-from support import LOCAL, fetch, started
+from support import LOCAL, TIMEOUT, fetch, started
 
 
 
@@ -15,7 +15,7 @@ from support import LOCAL, fetch, started
 
 def postInPieces(port, path, pieces):
     """POST a body written in several separate sends."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
     try:
         connection.putrequest("POST", path)
         connection.putheader("Content-Type", "application/x-www-form-urlencoded")

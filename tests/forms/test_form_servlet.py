@@ -13,7 +13,7 @@ import netsvc_twisted as netsvc
 from netsvc_twisted._forms._fields import UploadedFile
 from netsvc_twisted._forms._servlet import FormServlet
 
-from support import fetch, startDaemon
+from support import TIMEOUT, fetch, startDaemon
 
 CLOSED = []
 
@@ -73,13 +73,13 @@ def fields(reply):
 
 def post(port, path="/", **kwargs):
     return threads.deferToThread(
-        requests.post, "http://127.0.0.1:%d%s" % (port, path), timeout=20,
+        requests.post, "http://127.0.0.1:%d%s" % (port, path), timeout=TIMEOUT,
         **kwargs)
 
 
 def rawResponse(port, data):
     """Send raw bytes; read one response (by its Content-Length)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
         s.sendall(data)
         buffered = b""
         while b"\r\n\r\n" not in buffered:

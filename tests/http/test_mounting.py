@@ -16,8 +16,8 @@ import pytest_twisted
 from twisted.internet.endpoints import serverFromString
 from twisted.web.server import Site
 
-from support import LOCAL, fetch
-from test_twistd_plugin import freePort, get, twistd, waitForLog
+from support import LOCAL, fetch, freePort
+from test_twistd_plugin import get, twistd, waitForLog
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 

@@ -16,6 +16,8 @@ from twisted.python.failure import Failure
 import netsvc_twisted as netsvc
 from netsvc_twisted.testing import MemoryDaemon
 
+from support import TIMEOUT
+
 APP = Path(__file__).resolve().parent.parent / "apps" / "graceful_app.py"
 
 
@@ -145,7 +147,7 @@ def test_sigterm_lets_response_in_flight_finish_and_refuses_new_connections():
         line = child.stdout.readline()
         assert line.startswith("ready"), line
         port = int(line.split()[1])
-        client = socket.create_connection(("127.0.0.1", port), timeout=20)
+        client = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
         client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         received = b""
         while b"part one" not in received:
@@ -166,7 +168,7 @@ def test_sigterm_lets_response_in_flight_finish_and_refuses_new_connections():
             received += chunk
         client.close()
         assert b"part two" in received
-        assert child.wait(timeout=20) == 0
+        assert child.wait(timeout=TIMEOUT) == 0
         assert "stopped" in child.stdout.read()
     finally:
         if child.poll() is None:

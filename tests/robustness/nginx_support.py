@@ -15,6 +15,7 @@ import tempfile
 import time
 
 import pytest
+from support import freePort
 
 #: The config: every request is answered 200 with its target as the
 #: body, the body (if any) read and dropped; short timeouts so a case
@@ -56,12 +57,6 @@ def nginxBinary() -> str | None:
             pytest.fail("nginx is not installed (.ci/run installs it)")
         pytest.skip("nginx is not installed")
     return found
-
-
-def freePort() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Nginx:
