@@ -15,6 +15,7 @@ import tempfile
 import time
 
 import pytest
+
 from support import freePort
 
 #: The config: every request is answered 200 with its target as the
