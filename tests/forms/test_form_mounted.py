@@ -7,7 +7,6 @@ own streaming decoders, with the same limits as under HttpDaemon.
 
 import hashlib
 
-import pytest
 import pytest_twisted
 import requests
 from twisted.internet import threads
