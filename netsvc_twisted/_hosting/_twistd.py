@@ -113,6 +113,12 @@ class _DeploymentOptions(usage.Options):
         """Endpoint serving GET /metrics (Prometheus) and GET /healthz for every daemon."""
         self["metrics-listen"] = description
 
+    def postOptions(self) -> None:
+        # Here, not in makeService: before the script runs and, under
+        # --workers, before any worker starts.
+        if self["forwarded-allow-ips"] is not None and not self["proxy-headers"]:
+            raise usage.UsageError("--forwarded-allow-ips needs --proxy-headers")
+
 
 def _assignDeployment(services: list[DaemonService], options: usage.Options) -> None:
     """
@@ -121,8 +127,6 @@ def _assignDeployment(services: list[DaemonService], options: usage.Options) -> 
     own, --metrics-listen.
     """
     allow = options["forwarded-allow-ips"]
-    if allow is not None and not options["proxy-headers"]:
-        raise _fail("twistd netsvc: --forwarded-allow-ips needs --proxy-headers")
     for target in services:
         daemon = target.daemon
         if options["proxy-headers"] and daemon.site.proxies is None:
@@ -187,6 +191,7 @@ class Options(_DeploymentOptions):
     def postOptions(self) -> None:
         if not self["config"]:
             raise usage.UsageError("--config FILE is required")
+        super().postOptions()
 
 
 class DaemonService(service.Service):

@@ -276,5 +276,6 @@ def test_twistd_proxy_options(tmp_path):
 def test_twistd_proxy_option_errors(tmp_path):
     with pytest.raises(usage.UsageError, match="--forwarded-allow-ips: trusted proxy 'nope' is not"):
         _twistd.Options().parseOptions(["--config", "x", "--forwarded-allow-ips", "nope"])
-    with pytest.raises(_twistd.ScriptError, match="--forwarded-allow-ips needs --proxy-headers"):
-        service("--config", script(tmp_path), "--forwarded-allow-ips", "10.0.0.1")
+    # Refused with the command line, before the script runs.
+    with pytest.raises(usage.UsageError, match="^--forwarded-allow-ips needs --proxy-headers$"):
+        _twistd.Options().parseOptions(["--config", "x", "--forwarded-allow-ips", "10.0.0.1"])

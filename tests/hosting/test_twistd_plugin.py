@@ -239,6 +239,40 @@ def test_after_a_double_dash_everything_is_the_script_s(tmp_path):
     assert lines == ["twistd netsvc: argv.py: the script exited with 'argv 1 --listen x'"]
 
 
+def usageError(tmp_path: Path, *args: str) -> tuple[int, str, str]:
+    """
+    The exit status, the last stdout line (twistd prints the usage before
+    it) and stderr of a twistd refusing its command line.
+    """
+    command = twistd()
+    child = subprocess.run(
+        [*command, "-n", "--pidfile=", f"--logfile={tmp_path / 'twistd.log'}", "netsvc",
+         *args],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    argv0 = command[0] if len(command) == 1 else "-c"
+    last = child.stdout.splitlines()[-1] if child.stdout else ""
+    return child.returncode, last.replace(f"{argv0} -n: ", "twistd -n: ", 1), child.stderr
+
+
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]])
+def test_forwarded_allow_ips_without_proxy_headers_is_a_usage_error(tmp_path, workers):
+    """
+    Refused with the command line: the script never runs and, under
+    --workers, no worker starts (it was "worker 0 could not start").
+    """
+    ran = tmp_path / "ran"
+    (tmp_path / "app.py").write_text(
+        f"import pathlib\npathlib.Path({str(ran)!r}).touch()\n"
+        "import netsvc_twisted as netsvc\nnetsvc.HttpDaemon()\n")
+    code, last, err = usageError(tmp_path, "--config", "app.py", *workers,
+                                 "--listen", "tcp:0:interface=127.0.0.1",
+                                 "--forwarded-allow-ips", "10.0.0.1")
+    assert (code, last, err) == (
+        1, "twistd -n: --forwarded-allow-ips needs --proxy-headers", "")
+    assert not ran.exists() and not (tmp_path / "twistd.log").exists()
+
+
 def test_error_names_the_innermost_frame_and_traceback_shows_it_all(tmp_path):
     (tmp_path / "helper.py").write_text("def boom():\n    return {}['x']\n")
     (tmp_path / "app.py").write_text("import helper\n\nhelper.boom()\n")
