@@ -399,17 +399,26 @@ class _WorkerService(service.MultiService):
         _workers.exitCleanlyAfterDrain(reactor)
 
 
-def _checkEndpoints(services: list[DaemonService], listen: list[str], path: str) -> None:
+def _checkOptionEndpoints(options: Options) -> None:
     """
-    Every endpoint string, before anything listens: one line for the
-    first bad one.
+    The endpoint strings of the command line, before the script runs:
+    one line for the first bad one.
     """
     from twisted.internet import reactor
 
-    for description in listen:
+    for description in options["listen"]:
         problem = endpointProblem(reactor, description)
         if problem:
             raise _fail(f"twistd netsvc: --listen {description}: {problem}")
+
+
+def _checkDaemonEndpoints(services: list[DaemonService], path: str) -> None:
+    """
+    The endpoint strings of the script's daemons, before anything
+    listens: one line for the first bad one.
+    """
+    from twisted.internet import reactor
+
     for target in services:
         daemon = target.daemon
         problem = endpointProblem(reactor, daemon._description)
@@ -424,18 +433,17 @@ def makeService(options: Options) -> service.Service:
     """
     path = options["config"]
     fullStatusMessages()
+    _checkOptionEndpoints(options)
     link = _workers.SupervisorLink.fromEnvironment()
     if options["workers"] is not None and link is None:
         if not os.path.isfile(path):
             raise _fail(f"twistd netsvc: {path}: no such file")
-        _checkEndpoints([], options["listen"], path)
         return supervisorFor(options, options.commandLine)
-    _checkEndpoints([], options["listen"], path)
     services = runScript(path, options["args"], options["traceback"])
     if not services:
         _nothingToRun(path)
     _assignEndpoints(services, options["listen"], path)
-    _checkEndpoints(services, [], path)
+    _checkDaemonEndpoints(services, path)
     _assignAccessLog(services, options["access-log"])
     _assignDeployment(services, options)
     if options["backlog"] is not None:
