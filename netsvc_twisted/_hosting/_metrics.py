@@ -251,7 +251,9 @@ class MetricsServer:
         self._waiting.append(waiting)
         if len(self._waiting) == 1:
             site = _QuietSite(_Endpoint(self))
-            serverFromString(reactor, self.description).listen(site).addBoth(self._listened)
+            # A description Twisted cannot parse fails the Deferred too.
+            defer.maybeDeferred(serverFromString, reactor, self.description).addCallback(
+                lambda endpoint: endpoint.listen(site)).addBoth(self._listened)
         return waiting
 
     def _listened(self, result: Any) -> None:

@@ -406,10 +406,13 @@ def _checkOptionEndpoints(options: Options) -> None:
     """
     from twisted.internet import reactor
 
-    for description in options["listen"]:
+    given = [("--listen", description) for description in options["listen"]]
+    if options["metrics-listen"]:
+        given.append(("--metrics-listen", options["metrics-listen"]))
+    for option, description in given:
         problem = endpointProblem(reactor, description)
         if problem:
-            raise _fail(f"twistd netsvc: --listen {description}: {problem}")
+            raise _fail(f"twistd netsvc: {option} {description}: {problem}")
 
 
 def _checkDaemonEndpoints(services: list[DaemonService], path: str) -> None:
@@ -424,6 +427,11 @@ def _checkDaemonEndpoints(services: list[DaemonService], path: str) -> None:
         problem = endpointProblem(reactor, daemon._description)
         if problem:
             raise _fail(f"twistd netsvc: {path}: {daemon!r}: {problem}")
+        metrics = getattr(daemon._metrics, "server", None)  # HttpDaemon(metrics=...)
+        problem = metrics and endpointProblem(reactor, metrics.description)
+        if problem:
+            raise _fail(f"twistd netsvc: {path}: {daemon!r}: "
+                        f"metrics={metrics.description!r}: {problem}")
 
 
 def makeService(options: Options) -> service.Service:

@@ -346,6 +346,16 @@ async def test_a_metrics_endpoint_in_use_fails_the_start():
         await daemon.stop()
 
 
+@pytest_twisted.ensureDeferred
+async def test_a_bad_metrics_description_fails_the_start():
+    """A Deferred that fails, as IMetricsEndpoint.start says, not an exception."""
+    daemon = netsvc.HttpDaemon(LOCAL, metrics="9100")
+    assert await daemon.start() is None
+    assert "metrics endpoint 9100: " in daemon.startFailure.getErrorMessage()
+    assert daemon._listening is None
+    await daemon.stop()
+
+
 def test_twistd_metrics_listen(tmp_path):
     app = tmp_path / "app.py"
     app.write_text("import netsvc_twisted as netsvc\n"

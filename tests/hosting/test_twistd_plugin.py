@@ -207,6 +207,48 @@ def test_bad_listen_is_one_line_with_a_good_example(tmp_path, listen, expected):
     assert code == 1 and lines == ["twistd netsvc: " + expected]
 
 
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]])
+@pytest.mark.parametrize("metrics, expected", [
+    ("9100", "--metrics-listen 9100: a bare port is not an endpoint: write tcp:9100"),
+    ("tcp:9100:interfac=x", "--metrics-listen tcp:9100:interfac=x: tcp has no option "
+                            "'interfac': e.g. tcp:8080:interface=127.0.0.1"),
+])
+def test_bad_metrics_listen_is_one_line_with_a_good_example(tmp_path, workers, metrics,
+                                                            expected):
+    """Checked as --listen is, before the script runs or a worker starts."""
+    code, lines = failing(tmp_path, "--config", str(EXAMPLES / "twistd_app.py"), *workers,
+                          "--listen", "tcp:0:interface=127.0.0.1", "--metrics-listen", metrics)
+    assert code == 1 and lines == ["twistd netsvc: " + expected]
+    log = tmp_path / "twistd.log"
+    assert not log.exists() or "worker" not in log.read_text()
+
+
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]])
+def test_metrics_listen_port_in_use_is_one_line(tmp_path, workers):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, lines = failing(tmp_path, "--config", str(EXAMPLES / "twistd_app.py"),
+                              *workers, "--listen", "tcp:0:interface=127.0.0.1",
+                              "--metrics-listen", f"tcp:{port}:interface=127.0.0.1")
+    assert code == 1 and len(lines) == 1, lines
+    assert re.fullmatch(
+        r"twistd netsvc: \S*twistd_app\.py: <HttpDaemon 'tcp:0:interface=127\.0\.0\.1'> "
+        rf"could not listen: metrics endpoint tcp:{port}:interface=127\.0\.0\.1: "
+        rf"Couldn't listen on 127\.0\.0\.1:{port}: \[Errno 98\] Address already in use\.",
+        lines[0]), lines[0]
+
+
+def test_bad_metrics_endpoint_in_the_script_is_one_line(tmp_path):
+    (tmp_path / "app.py").write_text(
+        "import netsvc_twisted as netsvc\nnetsvc.HttpDaemon('tcp:0', metrics='9100')\n")
+    code, lines = failing(tmp_path, "--config", "app.py")
+    assert code == 1 and lines == [
+        "twistd netsvc: app.py: <HttpDaemon 'tcp:0'>: metrics='9100': a bare port is not "
+        "an endpoint: write tcp:9100"]
+
+
 def test_bad_endpoint_in_the_script_is_one_line(tmp_path):
     (tmp_path / "app.py").write_text(
         "import netsvc_twisted as netsvc\nnetsvc.HttpDaemon('tcpp:80')\n")
