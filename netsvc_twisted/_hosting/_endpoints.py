@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from twisted.internet.abstract import isIPAddress, isIPv6Address
-from twisted.internet.endpoints import serverFromString
+from twisted.internet.endpoints import _SystemdParser, serverFromString
+from twisted.python.systemd import ListenFDs
 
 #: What a good endpoint looks like, in every message.
 EXAMPLE = "tcp:8080:interface=127.0.0.1"
@@ -61,3 +62,45 @@ def _explain(description: str, error: Exception) -> str:
     if isinstance(error, ValueError) and "invalid literal for int()" in text:
         return f"the port must be a number: e.g. {EXAMPLE}"
     return f"{type(error).__name__}: {text}: e.g. {EXAMPLE}"
+
+
+def adoptInheritedSockets(
+    environ: Mapping[str, str] = os.environ,
+    startEnvironment: Callable[[], Mapping[str, str]] | None = None,
+) -> None:
+    """
+    Give Twisted's C{systemd:} parser the sockets of socket activation
+    whatever imported C{twisted.internet.endpoints} first.
+
+    Twisted reads C{LISTEN_FDS} at that import, deletes it from
+    C{os.environ}, and keeps no socket unless C{LISTEN_FDNAMES} names
+    each one (systemd before 227 and other activators name none).  The
+    plugin names them when it is imported first, which a stale plugin
+    cache or another plugin can prevent; so here the count comes from
+    C{os.environ} or, once Twisted deleted it there, from the environment
+    the process started with (C{/proc/self/environ}), and an unnamed
+    socket gets systemd's name for one, C{unknown}.
+    """
+    if _SystemdParser._sddaemon.inheritedDescriptors():
+        return
+    for source in (environ, (startEnvironment or _startEnvironment)()):
+        if source.get("LISTEN_PID") == str(os.getpid()) and source.get("LISTEN_FDS", "").isdigit():
+            activation = {"LISTEN_FDNAMES": ":".join(["unknown"] * int(source["LISTEN_FDS"]))}
+            activation.update((key, source[key]) for key in _ACTIVATION if key in source)
+            _SystemdParser._sddaemon = ListenFDs.fromEnvironment(environ=activation)
+            return
+
+
+_ACTIVATION = ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES")
+
+
+def _startEnvironment() -> dict[str, str]:
+    """The LISTEN_* variables this process was started with (Linux), or none."""
+    try:
+        with open("/proc/self/environ", "rb") as f:
+            entries = f.read().split(b"\0")
+    except OSError:
+        return {}
+    pairs = (entry.split(b"=", 1) for entry in entries
+             if entry.startswith(b"LISTEN_") and b"=" in entry)
+    return {os.fsdecode(key): os.fsdecode(value) for key, value in pairs}

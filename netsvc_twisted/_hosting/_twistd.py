@@ -35,7 +35,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from netsvc_twisted._hosting import _workers
-from netsvc_twisted._hosting._endpoints import endpointProblem
+from netsvc_twisted._hosting._endpoints import adoptInheritedSockets, endpointProblem
 from netsvc_twisted._hosting._failures import (
     describe,
     fullStatusMessages,
@@ -441,6 +441,7 @@ def makeService(options: Options) -> service.Service:
     """
     path = options["config"]
     fullStatusMessages()
+    adoptInheritedSockets()  # before a systemd: endpoint is parsed or passed to workers
     _checkOptionEndpoints(options)
     link = _workers.SupervisorLink.fromEnvironment()
     if options["workers"] is not None and link is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import signal
 import socket
@@ -19,9 +20,12 @@ from pathlib import Path
 
 import pytest
 from test_twistd_plugin import twistd
+from twisted.internet.endpoints import _SystemdParser
+from twisted.python.systemd import ListenFDs
 from test_workers import APP, DEADLINE, Supervised, fetch
 
 import netsvc_twisted as netsvc
+from netsvc_twisted._hosting._endpoints import adoptInheritedSockets
 from netsvc_twisted._http._accesslog import AccessLog
 from netsvc_twisted.testing import MemoryDaemon
 
@@ -30,10 +34,11 @@ class Single(Supervised):
     """One C{twistd -n netsvc} process on pid_app.py (no --workers)."""
 
     def __init__(self, tmp_path: Path, *extra: str, command: list[str] | None = None,
-                 **popen) -> None:
+                 program: list[str] | None = None, **popen) -> None:
         self.log = tmp_path / "twistd.log"
         self.child = subprocess.Popen(
-            [*(command or []), *twistd(), "-n", "--pidfile=", f"--logfile={self.log}",
+            [*(command or []), *(program or twistd()), "-n", "--pidfile=",
+             f"--logfile={self.log}",
              "netsvc", "--config", str(APP), *extra],
             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen,
         )
@@ -137,10 +142,18 @@ os.execvp(sys.argv[1], sys.argv[1:])
 """
 
 
+#: twistd run by a program that imports twisted.internet.endpoints before
+#: the plugin, as a stale plugin cache that cannot be rewritten does
+#: (Twisted's own plugins are then imported to rebuild it).
+ENDPOINTS_FIRST = [sys.executable, "-c", "import twisted.internet.endpoints\n"
+                   "from twisted.scripts.twistd import run\nrun()\n"]
+
+
+@pytest.mark.parametrize("program", [None, ENDPOINTS_FIRST], ids=["twistd", "endpoints-first"])
 @pytest.mark.parametrize("workers", [[], ["--workers", "2"]])
-def test_listen_systemd_adopts_the_inherited_socket(tmp_path, workers):
+def test_listen_systemd_adopts_the_inherited_socket(tmp_path, workers, program):
     run = Single(tmp_path, *workers, "--listen", "systemd:domain=INET:index=0",
-                 command=[sys.executable, "-c", ACTIVATE])
+                 command=[sys.executable, "-c", ACTIVATE], program=program)
     try:
         port = int(run.child.stdout.readline())
         assert port == run.port
@@ -169,3 +182,36 @@ def test_listen_systemd_without_a_socket_is_one_line(tmp_path):
         "twistd netsvc: --listen systemd:domain=INET:index=0: no such socket inherited "
         "from systemd (LISTEN_FDS=unset): start it from a systemd socket unit, "
         "e.g. systemd:domain=INET:index=0 with one ListenStream="]
+
+
+@pytest.fixture
+def noSockets(monkeypatch):
+    """Twisted's systemd: parser as it is with nothing inherited, restored after."""
+    monkeypatch.setattr(_SystemdParser, "_sddaemon", ListenFDs([], ()))
+
+
+def test_sockets_come_from_the_start_environment_once_twisted_deleted_them(noSockets):
+    me = str(os.getpid())
+    adoptInheritedSockets({}, lambda: {"LISTEN_PID": me, "LISTEN_FDS": "2"})
+    assert _SystemdParser._sddaemon == ListenFDs([3, 4], ("unknown", "unknown"))
+    # Sockets Twisted already has are kept.
+    adoptInheritedSockets({"LISTEN_PID": me, "LISTEN_FDS": "1"}, dict)
+    assert _SystemdParser._sddaemon == ListenFDs([3, 4], ("unknown", "unknown"))
+
+
+@pytest.mark.parametrize("start", [
+    {"LISTEN_FDS": "1"},  # not this process's
+    {"LISTEN_PID": "1", "LISTEN_FDS": "1"},
+    {"LISTEN_PID": "{pid}", "LISTEN_FDS": "1", "LISTEN_FDNAMES": "a:b"},  # Twisted's rule
+    {"LISTEN_PID": "{pid}", "LISTEN_FDS": "x"},
+])
+def test_no_sockets_where_the_environment_gives_none(noSockets, start):
+    start = {key: value.format(pid=os.getpid()) for key, value in start.items()}
+    adoptInheritedSockets({}, lambda: start)
+    assert _SystemdParser._sddaemon.inheritedDescriptors() == []
+
+
+def test_names_given_are_kept(noSockets):
+    adoptInheritedSockets({"LISTEN_PID": str(os.getpid()), "LISTEN_FDS": "2",
+                           "LISTEN_FDNAMES": "web:admin"}, dict)
+    assert _SystemdParser._sddaemon.inheritedNamedDescriptors() == {"web": 3, "admin": 4}

@@ -14,9 +14,12 @@ C{--listen systemd:domain=INET:index=0} raised C{IndexError} wherever the
 names are missing: systemd before 227 and the other socket activators
 (and tests) that set only C{LISTEN_FDS} and C{LISTEN_PID}.  It reads the
 environment once, when C{twisted.internet.endpoints} is first imported,
-which twistd does after loading this plugin: filling in the name systemd
-itself gives an unnamed socket ("unknown", as C{sd_listen_fds_with_names}
-does) makes the index work.  The fix belongs in Twisted.
+which twistd usually does after loading this plugin: filling in the name
+systemd itself gives an unnamed socket ("unknown", as
+C{sd_listen_fds_with_names} does) makes the index work.  When something
+imported it first (another plugin, or Twisted's own while it rebuilds a
+stale plugin cache), C{makeService} mends Twisted's parser instead
+(C{_endpoints.adoptInheritedSockets}).  The fix belongs in Twisted.
 """
 
 import os
