@@ -16,7 +16,9 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -39,6 +41,15 @@ def freePort() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def busyPort() -> Iterator[int]:
+    """A port on 127.0.0.1 that a socket of this process listens on."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        yield busy.getsockname()[1]
 
 
 def get(port: int, path: str = "/") -> tuple[int, bytes]:
@@ -175,10 +186,7 @@ def test_missing_script_is_one_line(tmp_path):
 
 
 def test_port_in_use_is_one_line(tmp_path):
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
+    with busyPort() as port:
         code, lines = failing(tmp_path, "--config", str(EXAMPLES / "twistd_app.py"),
                               "--listen", f"tcp:{port}:interface=127.0.0.1")
     assert code != 0 and len(lines) == 1, lines
@@ -225,10 +233,7 @@ def test_bad_metrics_listen_is_one_line_with_a_good_example(tmp_path, workers, m
 
 @pytest.mark.parametrize("workers", [[], ["--workers", "2"]])
 def test_metrics_listen_port_in_use_is_one_line(tmp_path, workers):
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
+    with busyPort() as port:
         code, lines = failing(tmp_path, "--config", str(EXAMPLES / "twistd_app.py"),
                               *workers, "--listen", "tcp:0:interface=127.0.0.1",
                               "--metrics-listen", f"tcp:{port}:interface=127.0.0.1")
@@ -240,22 +245,17 @@ def test_metrics_listen_port_in_use_is_one_line(tmp_path, workers):
         lines[0]), lines[0]
 
 
-def test_bad_metrics_endpoint_in_the_script_is_one_line(tmp_path):
+@pytest.mark.parametrize("arguments, expected", [
+    ("'tcpp:80'", "<HttpDaemon 'tcpp:80'>: unknown endpoint type 'tcpp' (tcp, tcp6, ssl, "
+                  "unix, systemd, ...): e.g. tcp:8080:interface=127.0.0.1"),
+    ("'tcp:0', metrics='9100'", "<HttpDaemon 'tcp:0'>: metrics='9100': a bare port is not "
+                                "an endpoint: write tcp:9100"),
+])
+def test_bad_endpoint_in_the_script_is_one_line(tmp_path, arguments, expected):
     (tmp_path / "app.py").write_text(
-        "import netsvc_twisted as netsvc\nnetsvc.HttpDaemon('tcp:0', metrics='9100')\n")
+        f"import netsvc_twisted as netsvc\nnetsvc.HttpDaemon({arguments})\n")
     code, lines = failing(tmp_path, "--config", "app.py")
-    assert code == 1 and lines == [
-        "twistd netsvc: app.py: <HttpDaemon 'tcp:0'>: metrics='9100': a bare port is not "
-        "an endpoint: write tcp:9100"]
-
-
-def test_bad_endpoint_in_the_script_is_one_line(tmp_path):
-    (tmp_path / "app.py").write_text(
-        "import netsvc_twisted as netsvc\nnetsvc.HttpDaemon('tcpp:80')\n")
-    code, lines = failing(tmp_path, "--config", "app.py")
-    assert code == 1 and lines == [
-        "twistd netsvc: app.py: <HttpDaemon 'tcpp:80'>: unknown endpoint type 'tcpp' "
-        "(tcp, tcp6, ssl, unix, systemd, ...): e.g. tcp:8080:interface=127.0.0.1"]
+    assert code == 1 and lines == ["twistd netsvc: app.py: " + expected]
 
 
 def test_a_script_that_creates_no_daemon_is_an_error(tmp_path):
@@ -334,10 +334,7 @@ def test_daemonised_failure_message_is_whole(tmp_path):
     Without -n twistd forks and its parent reports the child's failure; it
     used to read 100 bytes of it, cutting the message mid-word.
     """
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
+    with busyPort() as port:
         child = subprocess.run(
             [*twistd(), f"--pidfile={tmp_path / 'twistd.pid'}",
              f"--logfile={tmp_path / 'twistd.log'}", "netsvc",
