@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 from test_twistd_plugin import twistd
+from test_workers import APP, DEADLINE, Supervised, fetch
 from twisted.internet.endpoints import _SystemdParser
 from twisted.python.systemd import ListenFDs
-from test_workers import APP, DEADLINE, Supervised, fetch
 
 import netsvc_twisted as netsvc
 from netsvc_twisted._hosting._endpoints import adoptInheritedSockets
