@@ -2,14 +2,18 @@
 Helpers the tests share, imported rather than written again: daemons on
 127.0.0.1, port 0, and blocking HTTP clients run in Twisted's thread pool
 so the reactor (run by pytest-twisted) keeps serving while a client
-waits; free ports, logged failures and /metrics pages read the same way.
+waits; free ports, logged failures, /metrics pages and waits on a
+condition done the same way.
 """
 
 from __future__ import annotations
 
 import http.client
 import socket
-from collections.abc import Mapping
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -54,6 +58,35 @@ def metricSamples(text: str) -> dict[tuple[str, tuple], float]:
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
+
+
+def waitUntil(condition: Callable[[], Any], what: str = "the condition",
+              deadline: float = TIMEOUT, process: subprocess.Popen | None = None,
+              log: Path | None = None) -> Any:
+    """
+    What C{condition()} returns once it is true, asked every 20 ms; an
+    AssertionError naming C{what} after C{deadline} seconds, or as soon as
+    C{process} has ended (it will not come true then), with the end of
+    C{log} and the process's output.  It blocks: call it from a test the
+    reactor does not run, or in a thread (C{threads.deferToThread}).
+    """
+    end = time.monotonic() + deadline
+    while True:
+        # Asked before the condition: a process that wrote what was awaited
+        # and then ended has its last word checked.
+        ended = process is not None and process.poll() is not None
+        found = condition()
+        if found:
+            return found
+        if ended or time.monotonic() > end:
+            break
+        time.sleep(0.02)
+    detail = log.read_text() if log is not None and log.exists() else ""
+    if ended:
+        detail += "".join(stream.read() for stream in (process.stdout, process.stderr)
+                          if stream)
+    why = f"the process ended ({process.returncode})" if ended else f"not within {deadline} s"
+    raise AssertionError(f"{what}: {why}\n{detail[-3000:]}")
 
 
 @attrs.define

@@ -16,17 +16,8 @@ import subprocess
 
 import pytest
 
-from test_proxy_nginx import (
-    CLIENT,
-    DEPLOY,
-    EXAMPLES,
-    TIMEOUT,
-    Twistd,
-    accepting,
-    command,
-    freePort,
-    waitUntil,
-)
+from support import TIMEOUT, freePort, waitUntil
+from test_proxy_nginx import CLIENT, DEPLOY, EXAMPLES, Twistd, accepting, command
 
 HAPROXY_CONF = """\
 global
@@ -73,7 +64,7 @@ class HAProxy:
         assert check.returncode == 0, check.stdout + check.stderr
         self.child = subprocess.Popen([binary, "-db", "-f", str(self.conf)],
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        waitUntil(lambda: accepting(self.v2) and accepting(self.v1), "haproxy", self.child)
+        waitUntil(lambda: accepting(self.v2) and accepting(self.v1), "haproxy", process=self.child)
 
     def checkStatus(self) -> str:
         """HAProxy's last health check of the v2 backend's server."""

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 import pytest_twisted
 from prometheus_client import REGISTRY
-from prometheus_client.parser import text_string_to_metric_families
 from twisted.internet import reactor, task, threads
 from twisted.internet.testing import MemoryReactorClock
 
@@ -27,7 +26,7 @@ from netsvc_twisted._hosting._metrics import processObserver
 from netsvc_twisted._http._observe import IHttpObserver
 from netsvc_twisted.testing import MemoryDaemon, servletServer
 from rpc_support import cleanServices  # noqa: F401
-from support import LOCAL, TIMEOUT, fetch, startDaemon
+from support import LOCAL, TIMEOUT, fetch, freePort, metricSamples, startDaemon
 
 def value(name, **labels):
     return REGISTRY.get_sample_value(name, labels) or 0.0
@@ -209,11 +208,7 @@ def _scrape(port):
         text = response.read().decode("utf-8")
     finally:
         connection.close()
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
+    return metricSamples(text)
 
 
 def metricsPort(daemon):
@@ -318,9 +313,7 @@ async def test_healthz_fails_while_draining(daemons):
 
 @pytest_twisted.ensureDeferred
 async def test_two_daemons_share_one_metrics_endpoint(daemons):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        free = s.getsockname()[1]
+    free = freePort()
     endpoint = f"tcp:{free}:interface=127.0.0.1"
     first = await startDaemon({}, metrics=endpoint)
     second = await startDaemon({}, metrics=endpoint)

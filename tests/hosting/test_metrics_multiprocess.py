@@ -15,11 +15,8 @@ import sys
 import textwrap
 import time
 
-from prometheus_client.parser import text_string_to_metric_families
-
+from support import TIMEOUT, metricSamples
 from test_twistd_plugin import get
-
-TIMEOUT = 20
 
 APP = textwrap.dedent("""
     import signal
@@ -60,11 +57,7 @@ def start(app, env):
 def scrape(port):
     status, body = get(port, "/metrics")
     assert status == 200
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(body.decode())
-        for sample in family.samples
-    }
+    return metricSamples(body.decode())
 
 
 OK = ("netsvc_http_requests_total", (("method", "GET"), ("status", "200")))

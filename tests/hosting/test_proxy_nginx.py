@@ -27,18 +27,22 @@ import ssl
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from support import selfSignedCertificate, streamDigest
+from support import (
+    TIMEOUT,
+    freePort,
+    metricSamples,
+    selfSignedCertificate,
+    streamDigest,
+    waitUntil,
+)
 
 #: twistd worker processes behind nginx (1 runs the single-process server).
 WORKERS = 2
 CLIENT = "127.0.0.2"
-TIMEOUT = 20
 SIZE = 64 << 20
 #: Growth of the servers' resident memory allowed while 64 MiB stream.
 RSS_BOUND = 24 << 20
@@ -152,27 +156,6 @@ def command(name: str) -> str:
     return found
 
 
-def freePort() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def waitUntil(condition, what: str, child: subprocess.Popen | None = None, log=None):
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        if child is not None and child.poll() is not None:
-            break
-        time.sleep(0.05)
-    detail = log.read_text() if log is not None and log.exists() else ""
-    if child is not None and child.poll() is not None:
-        detail += "".join(stream.read() for stream in (child.stdout, child.stderr) if stream)
-    raise AssertionError(f"timed out waiting for {what}\n{detail[-3000:]}")
-
-
 def accepting(port: int) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -217,12 +200,13 @@ class Twistd:
             cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         # /healthz answers once the reactor runs (ports are bound before).
-        waitUntil(lambda: healthy(metrics), "twistd's /healthz", self.child, self.log)
+        waitUntil(lambda: healthy(metrics), "twistd's /healthz", process=self.child,
+                  log=self.log)
         if WORKERS > 1:
             # One worker answering is not all of them started: the memory
             # baseline must not include a worker still importing.
             waitUntil(lambda: self.log.read_text().count(" is ready") >= WORKERS,
-                      "every worker ready", self.child, self.log)
+                      "every worker ready", process=self.child, log=self.log)
 
     def rss(self) -> int:
         """Resident bytes of the server's processes (the workers' too)."""
@@ -293,7 +277,7 @@ class Nginx:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         waitUntil(lambda: accepting(self.http) and accepting(self.https), "nginx",
-                  self.child, self.dir / "error.log")
+                  process=self.child, log=self.dir / "error.log")
 
     def stop(self) -> None:
         if self.child.poll() is None:
@@ -393,11 +377,7 @@ def test_file_server_directory_redirect_points_at_the_proxy(deployment):
 def congested(metrics: int) -> float:
     status, _, body = request(metrics, "/metrics", source="127.0.0.1")
     assert status == 200
-    for family in text_string_to_metric_families(body.decode()):
-        for sample in family.samples:
-            if sample.name == "netsvc_http_congested_connections":
-                return sample.value
-    raise AssertionError("no netsvc_http_congested_connections in /metrics")
+    return metricSamples(body.decode())[("netsvc_http_congested_connections", ())]
 
 
 def expectedDigest(size):

@@ -15,19 +15,19 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
+from support import freePort, waitUntil
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLES = ROOT / "examples"
 PIP_TIMEOUT = 300
-#: Polling bounds: a child that has not started within this many 50 ms
-#: polls has failed.
-POLLS = 600
+#: Seconds a child has to log what it was awaited for.
+STARTUP = 30
 
 
 def twistd(binDir: Path | None = None) -> list[str]:
@@ -35,12 +35,6 @@ def twistd(binDir: Path | None = None) -> list[str]:
     if script.exists():
         return [str(script)]
     return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
-
-
-def freePort() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -63,15 +57,8 @@ def get(port: int, path: str = "/") -> tuple[int, bytes]:
 
 
 def waitForLog(log: Path, pattern: str, child: subprocess.Popen) -> re.Match:
-    for _ in range(POLLS):
-        text = log.read_text() if log.exists() else ""
-        found = re.search(pattern, text)
-        if found:
-            return found
-        if child.poll() is not None:
-            break
-        time.sleep(0.05)
-    raise AssertionError(f"{pattern!r} not in the log:\n{text}")
+    return waitUntil(lambda: re.search(pattern, log.read_text() if log.exists() else ""),
+                     f"{pattern!r} in the log", deadline=STARTUP, process=child, log=log)
 
 
 class Twistd:

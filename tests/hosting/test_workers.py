@@ -7,6 +7,7 @@ would.  Waits are on conditions with deadlines, never on sleeps.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import os
 import re
@@ -20,24 +21,17 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from test_twistd_plugin import twistd
+from test_twistd_plugin import get, twistd
 from twisted.internet.testing import MemoryReactorClock
 
+import support
 from netsvc_twisted._hosting import _supervisor
+from support import freePort, metricSamples
 
 APP = Path(__file__).resolve().parent.parent / "apps" / "pid_app.py"
 #: Seconds any one condition may take to come true.
 DEADLINE = 30.0
-
-
-def waitUntil(condition, what: str, deadline: float = DEADLINE):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"not within {deadline} s: {what}")
+waitUntil = functools.partial(support.waitUntil, deadline=DEADLINE)
 
 
 def fetch(port: int, path: str = "/", connection: http.client.HTTPConnection | None = None):
@@ -78,12 +72,10 @@ class Supervised:
     def waitFor(self, pattern: str, count: int = 1) -> re.Match:
         def found():
             matches = list(re.finditer(pattern, self.text()))
-            if len(matches) >= count:
-                return matches[count - 1]
-            assert self.child.poll() is None, self.text()
-            return None
+            return matches[count - 1] if len(matches) >= count else None
 
-        return waitUntil(found, f"{pattern!r} x{count} in the log")
+        return waitUntil(found, f"{pattern!r} x{count} in the log", process=self.child,
+                         log=self.log)
 
     def readyPids(self) -> list[int]:
         return [int(m) for m in re.findall(r"worker \d+ \(pid (\d+)\) is ready", self.text())]
@@ -145,9 +137,6 @@ def test_two_workers_answer_on_one_port_and_sigterm_exits_0(supervised):
 def test_metrics_add_up_across_workers(supervised):
     """Every worker counts into one multiprocess directory, and any worker
     answering the shared --metrics-listen port reports the total."""
-    from prometheus_client.parser import text_string_to_metric_families
-    from test_twistd_plugin import freePort
-
     metricsPort = freePort()
     run = supervised(2, "--metrics-listen", f"tcp:{metricsPort}:interface=127.0.0.1")
     run.waitFor(r"worker \d \(pid \d+\) is ready", count=2)
@@ -156,16 +145,9 @@ def test_metrics_add_up_across_workers(supervised):
     assert {pid for _, pid, *_ in results} == set(run.readyPids())
 
     def served():
-        connection = http.client.HTTPConnection("127.0.0.1", metricsPort, timeout=20)
-        try:
-            connection.request("GET", "/metrics")
-            text = connection.getresponse().read().decode()
-        finally:
-            connection.close()
-        return sum(sample.value for family in text_string_to_metric_families(text)
-                   for sample in family.samples
-                   if sample.name == "netsvc_http_requests_total"
-                   and sample.labels.get("status") == "200")
+        samples = metricSamples(get(metricsPort, "/metrics")[1].decode())
+        return sum(value for (name, labels), value in samples.items()
+                   if name == "netsvc_http_requests_total" and ("status", "200") in labels)
 
     # Several scrapes, whichever worker takes each: the same total.
     assert waitUntil(lambda: served() == 60, "60 requests counted")
@@ -285,8 +267,6 @@ def test_stop_lets_a_slow_download_finish_within_the_drain_timeout(supervised, s
 def test_healthz_answers_503_while_a_worker_drains(supervised):
     """A balancer's health check sees the drain before the download in
     flight ends, and the download still completes."""
-    from test_twistd_plugin import freePort
-
     metricsPort = freePort()
     run = supervised(1, "--drain-timeout", "10",
                      "--metrics-listen", f"tcp:{metricsPort}:interface=127.0.0.1")

@@ -7,7 +7,6 @@ past a CONNECTION_BLOCKED the servlet has not heard yet.
 import runpy
 import socket
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ import netsvc_twisted as netsvc
 from netsvc_twisted._events import _jobs
 from netsvc_twisted.testing import MemoryDaemon, _runTurn
 from support import TIMEOUT, fetch, startDaemon
+from support import waitUntil as waitFor
 
 EXAMPLE = runpy.run_path(str(Path(__file__).resolve().parent.parent.parent
                              / "examples" / "slow_clients.py"))
@@ -83,13 +83,6 @@ async def test_a_fast_stream_does_not_starve_another_connection(daemons):
     finally:
         stop.set()
         await reader
-
-
-def waitFor(condition):
-    deadline = time.monotonic() + TIMEOUT
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.001)
 
 
 @pytest.mark.parametrize("priority", [netsvc.STANDARD_JOB, netsvc.PRIORITY_JOB])

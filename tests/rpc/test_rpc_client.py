@@ -3,8 +3,6 @@ Our clients against our gateways over 127.0.0.1, both flavours, and the
 error mapping of spec 10.9.
 """
 
-import socket
-
 import pytest
 import pytest_twisted
 from twisted.internet import threads
@@ -17,7 +15,7 @@ from netsvc_twisted._http._server import HttpServer
 from netsvc_twisted._http._servlet import HttpServlet
 from netsvc_twisted._http._servlets import ErrorServlet
 from rpc_support import cleanServices  # noqa: F401
-from support import startDaemon
+from support import freePort, startDaemon
 from test_rpc_gateway import Validator
 
 CLIENTS = [
@@ -114,10 +112,7 @@ async def test_errors(daemons, cleanServices, clients):
     for outcome in await both(clients, f"{base}/other/x", "echo"):
         assert type(outcome) is netrpc.TransportFailure
         assert (outcome.error, outcome.origin) == (500, "netrpc")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
-    for outcome in await both(clients, f"http://127.0.0.1:{closed}/x", "echo"):
+    for outcome in await both(clients, f"http://127.0.0.1:{freePort()}/x", "echo"):
         assert type(outcome) is netrpc.ServiceUnavailable and outcome.error == 46
     for cls in clients:
         with pytest.raises(netrpc.AddressInvalid) as info:

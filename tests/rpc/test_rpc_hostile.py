@@ -8,12 +8,10 @@ goes on serving.
 
 import gc
 import json
-import socket
 import xmlrpc.client
 
 import pytest
 import pytest_twisted
-from twisted.logger import globalLogPublisher
 
 import netsvc_twisted.netrpc as netrpc
 import netsvc_twisted.netrpc.json
@@ -23,7 +21,7 @@ from netsvc_twisted._rpc._failure import ServiceFailure
 from netsvc_twisted._rpc._gateway import RpcGateway
 from netsvc_twisted._rpc._service import Service
 from rpc_support import cleanServices  # noqa: F401
-from support import fetch, startDaemon
+from support import failuresIn, fetch, freePort, startDaemon
 
 class Target(Service):
     def __init__(self):
@@ -45,23 +43,11 @@ class Target(Service):
         raise ServiceFailure(1001, self.text(value), "target")
 
 
-@pytest.fixture
-def loggedFailures():
-    """Failures logged while the test ran, unhandled Deferreds included."""
-    events = []
-
-    def observe(event):
-        if "log_failure" in event:
-            events.append(event)
-
-    globalLogPublisher.addObserver(observe)
-    yield events
-    globalLogPublisher.removeObserver(observe)
-
-
 def noFailuresLogged(events):
+    """No Failure among the logged C{events}, unhandled Deferreds included."""
     gc.collect()  # a Deferred reports its unhandled error when collected
-    assert not events, [e.get("log_format") for e in events]
+    failures = failuresIn(events)
+    assert not failures, [failure.getTraceback() for failure in failures]
 
 
 async def gateway(daemons):
@@ -134,7 +120,7 @@ JSON_CASES = [
 
 
 @pytest_twisted.ensureDeferred
-async def test_jsonRequests(daemons, cleanServices, loggedFailures):
+async def test_jsonRequests(daemons, cleanServices, logEvents):
     Target()
     port = await gateway(daemons)
     for body, code, id, details in JSON_CASES:
@@ -143,11 +129,11 @@ async def test_jsonRequests(daemons, cleanServices, loggedFailures):
             "code": code, "message": "Request Decoding Error",
             "data": {"error": 54, "origin": "netsvc.jsonrpc", "details": details}}}, body[:80]
     await stillServing(port)
-    noFailuresLogged(loggedFailures)
+    noFailuresLogged(logEvents)
 
 
 @pytest_twisted.ensureDeferred
-async def test_jsonOseEnvelopeKeepsOseCodes(daemons, cleanServices, loggedFailures):
+async def test_jsonOseEnvelopeKeepsOseCodes(daemons, cleanServices, logEvents):
     Target()
     port = await gateway(daemons)
     answer = await postJson(port, rb'{"id":"\ud800","method":"echo","params":[]}')
@@ -158,11 +144,11 @@ async def test_jsonOseEnvelopeKeepsOseCodes(daemons, cleanServices, loggedFailur
     assert answer == {"result": None, "id": 3, "error": {
         "error": 52, "description": "Response Encoding Error", "origin": "netsvc.jsonrpc",
         "details": "text that is not valid Unicode"}}
-    noFailuresLogged(loggedFailures)
+    noFailuresLogged(logEvents)
 
 
 @pytest_twisted.ensureDeferred
-async def test_jsonBatchWithOneBadCall(daemons, cleanServices, loggedFailures):
+async def test_jsonBatchWithOneBadCall(daemons, cleanServices, logEvents):
     Target()
     port = await gateway(daemons)
     answers = await postJson(port, (
@@ -179,11 +165,11 @@ async def test_jsonBatchWithOneBadCall(daemons, cleanServices, loggedFailures):
         "error": 52, "origin": "netsvc.jsonrpc", "details": "text that is not valid Unicode"}
     assert await postJson(port, rb'{"jsonrpc":"2.0","method":"echo","params":["\ud800"]}') is None
     await stillServing(port)
-    noFailuresLogged(loggedFailures)
+    noFailuresLogged(logEvents)
 
 
 @pytest_twisted.ensureDeferred
-async def test_unencodableAnswers(daemons, cleanServices, loggedFailures):
+async def test_unencodableAnswers(daemons, cleanServices, logEvents):
     """Text the protocol cannot carry, in a result or a service's own failure,
     is a Response Encoding Error (52) in every protocol."""
     Target()
@@ -209,7 +195,7 @@ async def test_unencodableAnswers(daemons, cleanServices, loggedFailures):
         assert (info.value.error, info.value.details) == (
             52, "text with a character XML cannot carry")
     await stillServing(port)
-    noFailuresLogged(loggedFailures)
+    noFailuresLogged(logEvents)
 
 
 class HookFails(Target):
@@ -227,7 +213,7 @@ class HookFails(Target):
 
 
 @pytest_twisted.ensureDeferred
-async def test_encodeHookFailure(daemons, cleanServices, loggedFailures):
+async def test_encodeHookFailure(daemons, cleanServices, logEvents):
     """An encodeObject() that raises is the server's to log: every protocol
     answers 52 with the documented fixed text, never the exception's."""
     HookFails()
@@ -244,11 +230,11 @@ async def test_encodeHookFailure(daemons, cleanServices, loggedFailures):
     with pytest.raises(ServiceFailure) as info:
         await netrpc.DeferredRemoteService(f"http://127.0.0.1:{port}/service/target").thing()
     assert (info.value.error, info.value.details) == (52, "value the protocol cannot carry")
-    assert [e["log_failure"].value.args for e in loggedFailures] == [
+    assert [failure.value.args for failure in failuresIn(logEvents)] == [
         ("a secret of the server",)] * 3
-    loggedFailures.clear()
+    logEvents.clear()
     await stillServing(port)
-    noFailuresLogged(loggedFailures)
+    noFailuresLogged(logEvents)
 
 
 def test_clientEncodeHookFailure():
@@ -259,7 +245,7 @@ def test_clientEncodeHookFailure():
 
     for client in (netrpc.RemoteService, netsvc_twisted.netrpc.xmlrpc.RemoteService,
                    netsvc_twisted.netrpc.json.RemoteService):
-        service = client(f"http://127.0.0.1:{closedPort()}/x", encode=encode)
+        service = client(f"http://127.0.0.1:{freePort()}/x", encode=encode)
         with pytest.raises(ServiceFailure) as info:
             service.echo(object())
         assert (info.value.error, info.value.details) == (42, "value the protocol cannot carry")
@@ -320,7 +306,7 @@ XMLRPC_CASES = [
 
 
 @pytest_twisted.ensureDeferred
-async def test_xmlrpcRequests(daemons, cleanServices, loggedFailures):
+async def test_xmlrpcRequests(daemons, cleanServices, logEvents):
     Target()
     port = await gateway(daemons)
     for body, details in XMLRPC_CASES:
@@ -337,7 +323,7 @@ async def test_xmlrpcRequests(daemons, cleanServices, loggedFailures):
     (result,), _ = xmlrpc.client.loads(reply.body)
     assert result[0] == 1
     await stillServing(port)
-    noFailuresLogged(loggedFailures)
+    noFailuresLogged(logEvents)
 
 
 def netrpcBody(payload):
@@ -352,7 +338,7 @@ def netrpcBomb(encoding):
 
 
 @pytest_twisted.ensureDeferred
-async def test_netrpcRequests(daemons, cleanServices, loggedFailures):
+async def test_netrpcRequests(daemons, cleanServices, logEvents):
     Target()
     port = await gateway(daemons)
     for payload in [netrpcBomb("utf-16"), netrpcBomb("utf-8"),
@@ -365,7 +351,7 @@ async def test_netrpcRequests(daemons, cleanServices, loggedFailures):
                         *netrpcBody(deep(b"<array>", b"</array>", 100)))
     assert reply.headers["x-rpc-content-type"] == "response"
     await stillServing(port)
-    noFailuresLogged(loggedFailures)
+    noFailuresLogged(logEvents)
 
 
 @pytest.mark.parametrize("payload,details", [
@@ -400,12 +386,6 @@ def test_xmlrpcAnswersAreReadTheSameWay():
         assert str(info.value) == details
 
 
-def closedPort():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize("client,args,details", [
     (netsvc_twisted.netrpc.xmlrpc.RemoteService, (2**63,), "integer outside signed 64 bits"),
     (netsvc_twisted.netrpc.xmlrpc.RemoteService, (-(2**63) - 1,), "integer outside signed 64 bits"),
@@ -420,7 +400,7 @@ def closedPort():
 ])
 def test_clientsDoNotSendWhatTheProtocolLacks(client, args, details):
     """Refused before connecting: failure 42, not 46 (nothing listens there)."""
-    service = client(f"http://127.0.0.1:{closedPort()}/x")
+    service = client(f"http://127.0.0.1:{freePort()}/x")
     with pytest.raises(ServiceFailure) as info:
         service.echo(*args)
     if details is None:  # a value the protocol carries: the connection is tried
