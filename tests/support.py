@@ -12,7 +12,8 @@ import http.client
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,18 @@ def freePort() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def busyPort() -> Iterator[int]:
+    """
+    A port of 127.0.0.1 a socket of this process listens on while the
+    C{with} block runs, for a start that must fail as "address in use".
+    """
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        yield busy.getsockname()[1]
 
 
 def failuresIn(events, namespace: str = "") -> list:

@@ -26,7 +26,7 @@ from netsvc_twisted._hosting._metrics import processObserver
 from netsvc_twisted._http._observe import IHttpObserver
 from netsvc_twisted.testing import MemoryDaemon, servletServer
 from rpc_support import cleanServices  # noqa: F401
-from support import LOCAL, TIMEOUT, fetch, freePort, metricSamples, startDaemon
+from support import LOCAL, TIMEOUT, busyPort, fetch, freePort, metricSamples, startDaemon
 
 def value(name, **labels):
     return REGISTRY.get_sample_value(name, labels) or 0.0
@@ -328,10 +328,7 @@ async def test_two_daemons_share_one_metrics_endpoint(daemons):
 
 @pytest_twisted.ensureDeferred
 async def test_a_metrics_endpoint_in_use_fails_the_start():
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        taken = busy.getsockname()[1]
+    with busyPort() as taken:
         daemon = netsvc.HttpDaemon(LOCAL, metrics=f"tcp:{taken}:interface=127.0.0.1")
         assert await daemon.start() is None
         assert f"metrics endpoint tcp:{taken}" in daemon.startFailure.getErrorMessage()

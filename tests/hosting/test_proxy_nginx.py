@@ -25,11 +25,11 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from test_twistd_plugin import twistd
 
 from support import (
     TIMEOUT,
@@ -164,13 +164,6 @@ def accepting(port: int) -> bool:
     return True
 
 
-def twistdCommand() -> list[str]:
-    script = Path(sys.executable).parent / "twistd"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
-
-
 def healthy(port: int) -> bool:
     try:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
@@ -193,7 +186,7 @@ class Twistd:
         app = tmp / "app.py"
         app.write_text(APP)
         self.child = subprocess.Popen(
-            [*twistdCommand(), "-n", "--pidfile=", f"--logfile={self.log}", "netsvc",
+            [*twistd(), "-n", "--pidfile=", f"--logfile={self.log}", "netsvc",
              "--config", str(app), "--listen", listen,
              "--metrics-listen", f"tcp:{metrics}:interface=127.0.0.1",
              *workers, *options, *args],

@@ -12,16 +12,13 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from support import freePort, waitUntil
+from support import busyPort, freePort, waitUntil
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLES = ROOT / "examples"
@@ -35,15 +32,6 @@ def twistd(binDir: Path | None = None) -> list[str]:
     if script.exists():
         return [str(script)]
     return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
-
-
-@contextmanager
-def busyPort() -> Iterator[int]:
-    """A port on 127.0.0.1 that a socket of this process listens on."""
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        yield busy.getsockname()[1]
 
 
 def get(port: int, path: str = "/") -> tuple[int, bytes]:
