@@ -86,7 +86,7 @@ def test_limits_page_matches_the_defaults():
     from netsvc_twisted._events import _jobs
     from netsvc_twisted._files import _ranges
     from netsvc_twisted._http import _budget, _congestion, _daemon, _lifecycle, _request
-    from netsvc_twisted._http import _response
+    from netsvc_twisted._http import _response, _tcpsend
 
     MiB = 1024 * 1024
     page = _page("limits.md")
@@ -117,7 +117,8 @@ def test_limits_page_matches_the_defaults():
         ("wait for the rest of its drain", "the %d parts" % _congestion.UNHELD_AFTER_BLOCK),
         ("DRAIN_ROUNDS", "%d rounds, no job started after %g ms"
          % (_jobs.DRAIN_ROUNDS, _jobs.DRAIN_SLICE * 1000)),
-        ("blocked TCP backlog", "%d MiB" % (_request.SEND_LIMIT // MiB)),
+        ("blocked TCP backlog", "%d MiB, or up to %d blocks"
+         % (_tcpsend.SEND_LIMIT // MiB, _tcpsend.SEND_PIECES)),
     ]
     wrong = [
         "%s: expected %r in %r" % (knob, text, _row(page, knob))

@@ -32,7 +32,8 @@ from netsvc_twisted._events._jobs import holdDrain, queueCall, runHeld
 from netsvc_twisted._events._loop import getReactor
 from netsvc_twisted._http._h2 import streamQueued
 from netsvc_twisted._http._observe import observerOf
-from netsvc_twisted._http._response import _TCPServer, requestCallLater
+from netsvc_twisted._http._response import requestCallLater
+from netsvc_twisted._http._tcpsend import _TCPServer
 
 if TYPE_CHECKING:
     from netsvc_twisted._http._response import Response

@@ -34,8 +34,9 @@ from netsvc_twisted._http._h2 import ServletChannelProtocol
 from netsvc_twisted._http._lifecycle import _endedAlready
 from netsvc_twisted._http._observe import observerOf
 from netsvc_twisted._http._parser import ALLOW, BadRequest, parseHead
-from netsvc_twisted._http._response import Response, _TCPServer, headerName
+from netsvc_twisted._http._response import Response, headerName
 from netsvc_twisted._http._status import errorPage
+from netsvc_twisted._http._tcpsend import installWriter
 
 if TYPE_CHECKING:
     from netsvc_twisted._http._lifecycle import ServletCall
@@ -250,10 +251,6 @@ class ServletRequest(server.Request):
             self._finishPending = True
 
 
-#: Bytes one send() of a TCP transport's backlog may hand the kernel.
-SEND_LIMIT = 1 << 20
-
-
 class ServletChannel(http.HTTPChannel):
     """
     An HTTP/1.1 channel that starts servlets at the end of the head, and
@@ -266,12 +263,9 @@ class ServletChannel(http.HTTPChannel):
 
     def connectionMade(self) -> None:
         super().connectionMade()
-        transport = self.transport
-        if type(transport) is _TCPServer:
-            # Twisted sends a backlog 128 KiB per writable event, so a
-            # response blocked with more queued waits one reactor turn for
-            # each: let one send() take all the kernel will.
-            transport.SEND_LIMIT = SEND_LIMIT
+        # A TCP transport sends what it holds uncopied, all the kernel
+        # takes per writable event (Twisted: 128 KiB, joined first).
+        installWriter(self.transport)
         site = self.site
         site.connections.add(self)
         if site.observer is not None:

@@ -10,7 +10,6 @@ quiet no-op, because a servlet's timers cannot know that yet.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,14 @@ from netsvc_twisted._events._jobs import _queue as _jobQueue
 from netsvc_twisted._events._jobs import afterDrain
 from netsvc_twisted._http._h2 import writeRawResponse
 from netsvc_twisted._http._status import errorPage
+from netsvc_twisted._http._tcpsend import (
+    _TCPServer,
+    fileSender,
+    keepRest,
+    refused,
+    sendData,
+    sendFileData,
+)
 
 if TYPE_CHECKING:
     from twisted.web.server import Request
@@ -82,110 +89,6 @@ def headerValue(value: str | bytes) -> bytes:
         raw = b" ".join(raw.splitlines())
     return raw
 
-
-try:
-    from twisted.internet.tcp import Server as _TCPServer
-except ImportError:  # pragma: no cover - no POSIX TCP transport
-    _TCPServer = None
-
-
-def _tcpIdle(transport: Any) -> bool:
-    """
-    Whether C{transport} is a plain TCP one, open, and holding nothing:
-    what it is handed may go straight to its socket.  (L{Response.write}
-    inlines this test for every streamed part.)
-    """
-    return (
-        type(transport) is _TCPServer and transport.connected
-        and not transport.disconnecting and not transport._writeDisconnecting
-        and not transport._tempDataLen and transport.offset == len(transport.dataBuffer)
-    )
-
-
-def sendData(transport: Any, pieces: tuple[bytes, ...] | list[bytes]) -> None:
-    """
-    Write C{pieces} to C{transport}, in order.  A TCP transport holding
-    nothing gets them straight to its socket (one C{send()}, or one
-    C{sendmsg()} without joining them), as asyncio does: no copy into
-    Twisted's buffer, no C{epoll_ctl()} to wait for writability and no
-    reactor turn when the kernel takes everything.  Whatever the kernel
-    leaves, and everything when the transport already holds bytes (or
-    is not a plain TCP one), goes through the transport's C{write()}, so
-    its buffer, flow control and error handling apply as before.
-    """
-    if _tcpIdle(transport):
-        try:
-            if len(pieces) == 1:
-                sent = transport.socket.send(pieces[0])
-            else:
-                sent = transport.socket.sendmsg(pieces)
-        except OSError:
-            # Would block, or an error that the transport's own write
-            # attempt will find and report as a lost connection.
-            sent = 0
-        if sent:
-            # Only what the kernel left is copied (once, here).
-            if len(pieces) == 1:
-                if sent < len(pieces[0]):
-                    transport.write(pieces[0][sent:])
-                return
-            rest = []
-            for piece in pieces:
-                if sent >= len(piece):
-                    sent -= len(piece)
-                else:
-                    rest.append(piece[sent:] if sent else piece)
-                    sent = 0
-            if rest:
-                transport.writeSequence(rest)
-            return
-    if len(pieces) == 1:
-        transport.write(pieces[0])
-    else:
-        transport.writeSequence(pieces)
-
-
-def fileSender(request: Any) -> Any:
-    """
-    The TCP transport that C{os.sendfile()} may write C{request}'s body to
-    now, or L{None}: not a plain TCP HTTP/1 connection (TLS, HTTP/2, a test
-    or foreign transport), a chunked body, or bytes still queued in
-    Twisted's buffer or paused behind it, which must go first.
-    """
-    transport = getattr(request.channel, "transport", None)
-    if (
-        not request.chunked and _tcpIdle(transport)
-        and transport.producer is not None and transport.streamingProducer
-        and not transport.producerPaused
-    ):
-        return transport
-    return None
-
-
-def sendFileData(transport: Any, fd: int, offset: int, count: int) -> int:
-    """
-    C{os.sendfile()} up to C{count} bytes of the file C{fd} from C{offset}
-    to a transport that L{fileSender} returned; the bytes the kernel took.
-    When it took fewer (its socket buffer is full), the transport is left
-    as its own C{write()} leaves it with a full buffer: producer paused
-    (so a congestion bridge reports C{CONNECTION_BLOCKED}) and waiting
-    for writability, which resumes it (C{CONNECTION_CLEARED}).
-
-    Raises L{EOFError} when the file ends at C{offset}, and L{OSError}
-    when sendfile() cannot be used (the caller writes instead).
-    """
-    try:
-        sent = os.sendfile(transport.fileno(), fd, offset, count)
-    except BlockingIOError:
-        sent = 0
-    else:
-        if sent == 0:
-            raise EOFError("file ended at byte %d" % offset)
-    if sent < count:
-        transport.producerPaused = True
-        transport.producer.pauseProducing()
-        transport.startWriting()
-    return sent
 
 
 def writeHead(request: Any, data: bytes) -> bool:
@@ -405,9 +308,9 @@ class Response:
                             bridge.pending = 1
                         return
                     if sent < size:
-                        transport.write(block[sent:] if sent else block)
+                        keepRest(transport, block, sent)
                         if bridge is not None:
-                            _refused(transport)
+                            refused(transport)
                     if bridge is not None:
                         bridge.pending = 0
                         bridge.blockWritten()
@@ -440,7 +343,7 @@ class Response:
         bridge = self.bridge
         if bridge is not None:
             if transport.offset != len(transport.dataBuffer) or transport._tempDataLen:
-                _refused(transport)
+                refused(transport)
                 bridge.pending = 0
                 bridge.blockWritten()
             else:
@@ -603,17 +506,6 @@ class Response:
             self.detachBridge()
             self._onEnd(False)
 
-
-def _refused(transport: Any) -> None:
-    """
-    The socket did not take a whole block: OSE's C{CONNECTION_BLOCKED}
-    (spec 5.2) now, as Twisted would once 64 KiB wait.  The producer stops
-    a part earlier, and a block/clear cycle costs one buffered write
-    instead of two.
-    """
-    if not transport.producerPaused and transport.streamingProducer and transport.producer:
-        transport.producerPaused = True
-        transport.producer.pauseProducing()
 
 
 #: What write() holds of one response during a drain before it sends:

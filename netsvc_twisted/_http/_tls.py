@@ -11,7 +11,7 @@ round trip per part, where plain TCP has one C{send()}.
 
 L{ServletTLSTransport} hands pyOpenSSL slices of a memoryview (no copy;
 it still encrypts one 16 KiB record per call), reads the records back
-once per L{TLS_WRITE} bytes, and sends them as L{netsvc_twisted._http._response.sendData}
+once per L{TLS_WRITE} bytes, and sends them as L{netsvc_twisted._http._tcpsend.sendData}
 sends plain responses: straight to the socket while the TCP transport
 holds nothing, the rest through its buffer and flow control.
 L{useServletTLS} installs it on a listening port made by an C{ssl:}
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netsvc_twisted._http._response import sendData
+from netsvc_twisted._http._tcpsend import sendData
 
 try:
     from OpenSSL.SSL import Error, WantReadError

@@ -139,19 +139,22 @@ async def test_what_the_kernel_leaves_of_several_pieces_follows_in_order(daemons
 
 @pytest.fixture
 def backlogSends(monkeypatch):
-    """What each send() of a TCP transport's backlog (doWrite) took."""
-    from twisted.internet import tcp
+    """What each writable event of a TCP transport's backlog sent."""
+    from netsvc_twisted._http import _tcpsend
 
     sizes = []
-    real = tcp.Connection.writeSomeData
+    real = _tcpsend.writeBuffered
 
-    def counting(self, data):
-        sent = real(self, data)
-        if isinstance(sent, int):
-            sizes.append(sent)
-        return sent
+    def held(transport):
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
 
-    monkeypatch.setattr(tcp.Connection, "writeSomeData", counting)
+    def counting(transport):
+        before = held(transport)
+        result = real(transport)
+        sizes.append(before - held(transport))
+        return result
+
+    monkeypatch.setattr(_tcpsend, "writeBuffered", counting)
     return sizes
 
 

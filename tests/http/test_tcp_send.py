@@ -1,0 +1,206 @@
+"""
+The plain TCP write path of a servlet channel (_http/_tcpsend.py): what
+the kernel leaves is kept uncopied and sent later in one sendmsg(), in
+order, ending as Twisted's own doWrite() ends.
+"""
+
+import errno
+import socket
+
+import pytest
+import pytest_twisted
+from support import TIMEOUT, startDaemon
+from twisted.internet import defer, threads
+from twisted.internet.main import CONNECTION_LOST
+
+import netsvc_twisted as netsvc
+from netsvc_twisted._http import _tcpsend
+
+
+class Kernel:
+    """A socket that takes what it is told to, piece by piece, and keeps it."""
+
+    def __init__(self, takes=(), error=None):
+        self.takes, self.error, self.got, self.calls = list(takes), error, b"", []
+
+    def _take(self, pieces):
+        if self.error is not None:
+            raise OSError(self.error, "test")
+        data = b"".join(bytes(piece) for piece in pieces)
+        count = min(len(data), self.takes.pop(0)) if self.takes else len(data)
+        self.got += data[:count]
+        self.calls.append(len(pieces))
+        return count
+
+    def send(self, data):
+        return self._take([data])
+
+    def sendmsg(self, pieces):
+        return self._take(pieces)
+
+
+class Producer:
+    resumed = 0
+
+    def resumeProducing(self):
+        self.resumed += 1
+
+
+class Transport:
+    """What writeBuffered() reads and calls of Twisted's tcp.Server."""
+
+    def __init__(self, kernel, data=b"", offset=0, later=()):
+        self.socket, self.dataBuffer, self.offset = kernel, data, offset
+        self._tempDataBuffer = list(later)
+        self._tempDataLen = sum(map(len, later))
+        self.producer, self.streamingProducer, self.producerPaused = None, True, False
+        self.disconnecting = self._writeDisconnecting = self._writeDisconnected = False
+        self.writing, self.ended = True, []
+
+    def stopWriting(self):
+        self.writing = False
+
+    def _postLoseConnection(self):
+        self.ended.append("lost")
+        return "closed"
+
+    def _closeWriteConnection(self):
+        self.ended.append("half")
+
+    def held(self):
+        return bytes(self.dataBuffer)[self.offset:] + b"".join(self._tempDataBuffer)
+
+
+def test_the_rest_of_a_block_and_later_blocks_leave_in_one_sendmsg():
+    kernel = Kernel()
+    transport = Transport(kernel, b"abcdef", 2, [b"gh", b"ij"])
+    assert _tcpsend.writeBuffered(transport) is None
+    assert kernel.got == b"cdefghij" and kernel.calls == [3]
+    assert (transport.dataBuffer, transport.offset, transport._tempDataBuffer,
+            transport._tempDataLen, transport.writing) == (b"", 0, [], 0, False)
+
+
+@pytest.mark.parametrize("take", range(0, 11))
+def test_what_the_kernel_leaves_stays_in_order_uncopied(take):
+    block, later = b"0123456789", [b"ab", b"", b"cdefg", b"h"]
+    kernel = Kernel([take, 100])
+    transport = Transport(kernel, block, 3, later)
+    pieces = list(transport._tempDataBuffer)
+    _tcpsend.writeBuffered(transport)
+    rest = transport.held()
+    assert kernel.got + rest == b"3456789abcdefgh"
+    assert transport._tempDataLen == sum(map(len, transport._tempDataBuffer))
+    # The current block is one of the blocks written, never a copy.
+    assert any(transport.dataBuffer is piece for piece in [block, *pieces])
+    assert transport.writing
+    _tcpsend.writeBuffered(transport)
+    assert kernel.got == b"3456789abcdefgh" and not transport.writing
+
+
+def test_a_sendmsg_offers_at_most_SEND_PIECES_blocks():
+    later = [bytes([i]) * 3 for i in range(_tcpsend.SEND_PIECES + 10)]
+    kernel = Kernel()
+    transport = Transport(kernel, later=later)
+    _tcpsend.writeBuffered(transport)
+    assert kernel.calls == [_tcpsend.SEND_PIECES]
+    assert transport.writing and transport._tempDataLen == 9 * 3
+    _tcpsend.writeBuffered(transport)
+    assert kernel.got == b"".join(later) and not transport.writing
+
+
+def test_a_single_block_goes_in_sends_of_SEND_LIMIT():
+    block = b"x" * (_tcpsend.SEND_LIMIT + 5)
+    kernel = Kernel()
+    transport = Transport(kernel, block)
+    _tcpsend.writeBuffered(transport)
+    assert len(kernel.got) == _tcpsend.SEND_LIMIT and transport.dataBuffer is block
+    _tcpsend.writeBuffered(transport)
+    assert kernel.got == block and not transport.writing
+
+
+def test_would_block_keeps_everything():
+    transport = Transport(Kernel(error=errno.EAGAIN), b"abc", 1, [b"d"])
+    assert _tcpsend.writeBuffered(transport) is None
+    assert transport.held() == b"bcd" and transport.writing
+
+
+def test_a_socket_error_loses_the_connection():
+    transport = Transport(Kernel(error=errno.ECONNRESET), b"abc")
+    assert _tcpsend.writeBuffered(transport) is CONNECTION_LOST
+
+
+def test_once_drained_it_resumes_a_paused_producer():
+    transport = Transport(Kernel(), b"abc")
+    transport.producer, transport.producerPaused = Producer(), True
+    _tcpsend.writeBuffered(transport)
+    assert transport.producer.resumed == 1 and not transport.producerPaused
+
+
+def test_once_drained_a_pending_close_happens():
+    transport = Transport(Kernel(), b"abc")
+    transport.disconnecting = True
+    assert _tcpsend.writeBuffered(transport) == "closed"
+    assert transport.ended == ["lost"]
+    # Nothing held at all (loseConnection() of an idle transport) also ends it.
+    transport = Transport(Kernel())
+    transport.disconnecting = True
+    assert _tcpsend.writeBuffered(transport) == "closed"
+    transport = Transport(Kernel(), b"abc")
+    transport._writeDisconnecting = True
+    _tcpsend.writeBuffered(transport)
+    assert transport.ended == ["half"] and transport._writeDisconnected
+
+
+class Blocked(netsvc.HttpServlet):
+    """A block the socket cannot take at once, then Twisted-written chunks behind it."""
+
+    seen = None
+
+    def processRequest(self):
+        self.sendResponse(200)
+        self.endHeaders()  # chunked: the head and each block go through sendData()
+        big = b"B" * (8 << 20)
+        self.sendContent(big)
+        self.flushContent()
+        transport = self._response.request.channel.transport
+        Blocked.seen.callback(transport.dataBuffer is big)
+        for index in range(_tcpsend.SEND_PIECES * 2):
+            self.sendContent(b"%06d" % index)
+            self.flushContent()
+        self.endContent()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_blocked_block_is_kept_and_what_follows_arrives_in_order(daemons):
+    Blocked.seen = defer.Deferred()
+    server = netsvc.HttpServer()
+    server.servlet = Blocked
+    daemon = await startDaemon({"/": server})
+    daemons.append(daemon)
+
+    def client():
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+            s.settimeout(TIMEOUT)
+            s.connect(("127.0.0.1", daemon.port()))
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            chunks = []
+            while chunk := s.recv(1 << 16):
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+    reply = threads.deferToThread(client)
+    # The kernel took part of the 8 MiB: the rest is the block itself, uncopied.
+    assert await Blocked.seen
+    head, _, body = (await reply).partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head.lower()
+    decoded, rest = [], body
+    while True:
+        size, _, rest = rest.partition(b"\r\n")
+        size = int(size, 16)
+        if not size:
+            break
+        decoded.append(rest[:size])
+        rest = rest[size + 2:]
+    assert decoded[0] == b"B" * (8 << 20)
+    assert decoded[1:] == [b"%06d" % index for index in range(_tcpsend.SEND_PIECES * 2)]
