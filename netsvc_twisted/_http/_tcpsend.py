@@ -114,8 +114,9 @@ def writeBuffered(transport: Any) -> Any:
     blocks written since (C{_tempDataBuffer}) in one C{sendmsg()}, none
     joined or copied; what the kernel leaves stays as it was, its first
     block becoming the current one.  Once all is sent it ends as
-    Twisted's does: stop waiting for writability, resume the producer, or
-    finish a pending C{loseConnection()}.
+    Twisted's does: resume the producer, or finish a pending
+    C{loseConnection()}, and stop waiting for writability, unless what the
+    producer did on resuming must wait for it again.
     """
     data = transport.dataBuffer
     offset = transport.offset
@@ -158,12 +159,22 @@ def writeBuffered(transport: Any) -> Any:
         transport._tempDataLen = 0
     transport.dataBuffer = b""
     transport.offset = 0
-    transport.stopWriting()
     producer = transport.producer
     if producer is not None and (not transport.streamingProducer or transport.producerPaused):
         transport.producerPaused = False
         producer.resumeProducing()
-    elif transport.disconnecting:
+        # A streaming servlet writes its next parts now and blocks again
+        # (paused, or holding bytes): it still waits for writability, and
+        # a cycle costs no epoll_ctl() to stop waiting and start again.
+        if not (
+            transport.producerPaused or transport._tempDataLen
+            or transport.offset != len(transport.dataBuffer)
+            or transport.disconnecting or transport._writeDisconnecting
+        ):
+            transport.stopWriting()
+        return None
+    transport.stopWriting()
+    if transport.disconnecting:
         return transport._postLoseConnection()
     elif transport._writeDisconnecting:
         transport._writeDisconnected = True

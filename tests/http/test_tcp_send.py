@@ -129,11 +129,53 @@ def test_a_socket_error_loses_the_connection():
     assert _tcpsend.writeBuffered(transport) is CONNECTION_LOST
 
 
-def test_once_drained_it_resumes_a_paused_producer():
+class Blocking(Producer):
+    """On resuming, does what a streaming servlet does: ``then(transport)``."""
+
+    def __init__(self, transport, then):
+        self.transport, self.then = transport, then
+
+    def resumeProducing(self):
+        Producer.resumeProducing(self)
+        self.then(self.transport)
+
+
+def _pausedAgain(transport):
+    transport.producerPaused = True
+
+
+def _holding(transport):
+    transport._tempDataBuffer.append(b"more")
+    transport._tempDataLen += 4
+
+
+def _closing(transport):
+    transport.disconnecting = True
+
+
+@pytest.mark.parametrize("then, writing", [
+    (lambda transport: None, False),
+    (_pausedAgain, True),
+    (_holding, True),
+    (_closing, True),
+])
+def test_once_drained_it_resumes_a_paused_producer(then, writing):
+    """
+    The producer resumes before the transport stops waiting for
+    writability: it stops only if what the producer did need not wait
+    (no epoll_ctl() pair per block/clear cycle).
+    """
     transport = Transport(Kernel(), b"abc")
-    transport.producer, transport.producerPaused = Producer(), True
+    transport.producer, transport.producerPaused = Blocking(transport, then), True
+    assert _tcpsend.writeBuffered(transport) is None
+    assert transport.producer.resumed == 1 and transport.writing == writing
+
+
+def test_a_close_asked_for_on_resuming_happens_at_the_next_writable_event():
+    transport = Transport(Kernel(), b"abc")
+    transport.producer, transport.producerPaused = Blocking(transport, _closing), True
     _tcpsend.writeBuffered(transport)
-    assert transport.producer.resumed == 1 and not transport.producerPaused
+    assert _tcpsend.writeBuffered(transport) == "closed" and not transport.writing
 
 
 def test_once_drained_a_pending_close_happens():
