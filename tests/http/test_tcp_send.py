@@ -246,3 +246,37 @@ async def test_a_blocked_block_is_kept_and_what_follows_arrives_in_order(daemons
         rest = rest[size + 2:]
     assert decoded[0] == b"B" * (8 << 20)
     assert decoded[1:] == [b"%06d" % index for index in range(_tcpsend.SEND_PIECES * 2)]
+
+
+class Lowat(netsvc.HttpServlet):
+    def processRequest(self):
+        sock = self._response.request.channel.transport.socket
+        value = b"%d" % sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT)
+        self.sendResponse(200)
+        self.sendHeader("Content-Length", str(len(value)))
+        self.endHeaders()
+        self.sendContent(value)
+        self.endContent()
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_NOTSENT_LOWAT"), reason="Linux only")
+@pytest_twisted.ensureDeferred
+async def test_a_servlet_socket_waits_until_half_the_largest_buffer_is_unsent(daemons):
+    """TCP_NOTSENT_LOWAT is the kernel's largest send buffer (tcp_wmem's maximum)."""
+    with open("/proc/sys/net/ipv4/tcp_wmem") as handle:
+        largest = int(handle.read().split()[2])
+    assert _tcpsend.NOTSENT_LOWAT == largest
+    server = netsvc.HttpServer()
+    server.servlet = Lowat
+    daemon = await startDaemon({"/": server})
+    daemons.append(daemon)
+
+    def client():
+        with socket.create_connection(("127.0.0.1", daemon.port()), timeout=TIMEOUT) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            chunks = []
+            while chunk := s.recv(1 << 16):
+                chunks.append(chunk)
+        return b"".join(chunks).partition(b"\r\n\r\n")[2]
+
+    assert int(await threads.deferToThread(client)) == largest
