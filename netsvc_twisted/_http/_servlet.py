@@ -138,8 +138,9 @@ class HttpServlet:
 
     def sendContent(self, data: bytes | str) -> None:
         """
-        Add C{data} to the body (spec 4.4): C{bytes}, or C{str} encoded with the
-        charset of the Content-Type sent, else UTF-8.  It goes through a
+        Add C{data} to the body (spec 4.4): C{bytes} (or any bytes-like
+        object, copied), or C{str} encoded with the charset of the
+        Content-Type sent, else UTF-8.  It goes through a
         buffer of C{_bufferedMaximum} bytes (4096), flushed when it fills.
 
         @raise ResponseStateError: before C{endHeaders()} or after the end.
@@ -147,6 +148,10 @@ class HttpServlet:
         response = self._response
         if isinstance(data, str):
             data = data.encode(response.charset)
+        elif type(data) is not bytes:
+            # A bytearray or memoryview, which the servlet may refill once
+            # it has it back: what is sent is what it held now.
+            data = bytes(memoryview(data))
         if self._plainFlush and not self._buffer and len(data) > self._bufferedMaximum:
             # A part bigger than the buffer, with nothing buffered: what
             # flushContent() would write, without the buffer's round trip.

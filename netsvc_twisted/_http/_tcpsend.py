@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.http.test_write_path -*-
+# -*- test-case-name: tests.http.test_tcp_send -*-
 """
 How response bytes reach a plain TCP socket.
 
@@ -29,7 +29,8 @@ except ImportError:  # pragma: no cover - no POSIX TCP transport
 
 #: Bytes one send() of a TCP transport's single held block may hand the
 #: kernel (Twisted's C{SEND_LIMIT} is 128 KiB: a response blocked with
-#: more waited a reactor turn per 128 KiB).
+#: more waited a reactor turn per 128 KiB).  Several held blocks go in
+#: one sendmsg() of up to L{SEND_PIECES}.
 SEND_LIMIT = 1 << 20
 #: Held blocks one sendmsg() offers the kernel, far below IOV_MAX.
 SEND_PIECES = 64
@@ -58,7 +59,6 @@ def installWriter(transport: Any) -> None:
     its socket L{NOTSENT_LOWAT}; any other transport is left alone.
     """
     if type(transport) is _TCPServer:
-        transport.SEND_LIMIT = SEND_LIMIT
         transport.doWrite = types.MethodType(writeBuffered, transport)
         if NOTSENT_LOWAT:
             try:
@@ -84,9 +84,13 @@ def tcpIdle(transport: Any) -> bool:
 def keepRest(transport: Any, block: bytes, sent: int) -> None:
     """
     Hand an idle TCP transport (L{tcpIdle}) what the kernel left of
-    C{block} after C{sent} bytes: the block itself and an offset, no copy,
-    sent when the socket is writable again.
+    C{block} after C{sent} bytes: the block itself and an offset, no copy
+    of C{bytes}, sent when the socket is writable again.
     """
+    if type(block) is not bytes:
+        # A bytearray or memoryview may change once the servlet has it
+        # back: keep a copy of the rest, as Twisted's buffer would.
+        block, sent = bytes(block[sent:]), 0
     if getattr(transport.doWrite, "__func__", None) is not writeBuffered:
         transport.write(block[sent:])  # Twisted's own doWrite: its buffer.
         return

@@ -280,3 +280,36 @@ async def test_a_servlet_socket_waits_until_half_the_largest_buffer_is_unsent(da
         return b"".join(chunks).partition(b"\r\n\r\n")[2]
 
     assert int(await threads.deferToThread(client)) == largest
+
+
+class Reused(netsvc.HttpServlet):
+    """One buffer, refilled for each block, as a servlet may do."""
+
+    def processRequest(self):
+        self.sendResponse(200)
+        self.sendHeader("Content-Length", str(16 << 20))
+        self.endHeaders()
+        buffer = bytearray(8 << 20)
+        for fill in b"ab":
+            buffer[:] = bytes([fill]) * len(buffer)
+            self.sendContent(buffer)
+        self.endContent()
+
+
+@pytest_twisted.ensureDeferred
+async def test_what_is_kept_of_a_mutable_block_is_a_copy(daemons):
+    server = netsvc.HttpServer()
+    server.servlet = Reused
+    daemon = await startDaemon({"/": server})
+    daemons.append(daemon)
+
+    def client():
+        with socket.create_connection(("127.0.0.1", daemon.port()), timeout=TIMEOUT) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            chunks = []
+            while chunk := s.recv(1 << 16):
+                chunks.append(chunk)
+        return b"".join(chunks).partition(b"\r\n\r\n")[2]
+
+    body = await threads.deferToThread(client)
+    assert body == b"a" * (8 << 20) + b"b" * (8 << 20)
