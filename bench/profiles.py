@@ -15,7 +15,8 @@ takes ``--slow-size`` bytes; prints the syscall counts side by side.
 counts: the load-independent streaming figures of E14's servlet and
 aiohttp: system calls per MiB (``strace -c -f``, one transfer each) and
 server CPU ms per MiB (schedstat, without strace, ``--rounds`` interleaved
-rounds) for a fast reader of ``--fast-size`` bytes and a slow reader of
+rounds, also as the median of each round's ratio to aiohttp's) for a
+fast reader of ``--fast-size`` bytes and a slow reader of
 ``--slow-size`` bytes.  Pins servers and client to separate cores.
 ``--baseline DIR`` adds E14 served by the tree exported in DIR (say
 ``git archive main | tar -x -C DIR``), measured in the same rounds.
@@ -30,6 +31,7 @@ import os
 import pstats
 import re
 import signal
+import statistics
 import subprocess
 import tempfile
 import time
@@ -164,6 +166,14 @@ def streamTables(children, frameworks, cases, rounds):
         aio = spread(cpu["aiohttp"])[0]
         rows.append(["CPU vs aiohttp"] + ["%.2fx" % (spread(cpu[name])[0] / aio)
                                           for name in frameworks])
+        # Per round against aiohttp's run next to it: the machine's drift
+        # between rounds cancels out, which the ratio of medians keeps.
+        paired = {name: [a / b for a, b in zip(cpu[name], cpu["aiohttp"])]
+                  for name in frameworks}
+        rows.append(["paired CPU vs aiohttp"] + [
+            "%.3f (%d/%d below 1)" % (statistics.median(paired[name]),
+                                      sum(value < 1 for value in paired[name]), rounds)
+            for name in frameworks])
         printTable(rows)
 
 
