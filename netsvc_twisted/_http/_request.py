@@ -36,7 +36,6 @@ from netsvc_twisted._http._observe import observerOf
 from netsvc_twisted._http._parser import ALLOW, BadRequest, parseHead
 from netsvc_twisted._http._response import Response, headerName
 from netsvc_twisted._http._status import errorPage
-from netsvc_twisted._http._tcpsend import installWriter
 
 if TYPE_CHECKING:
     from netsvc_twisted._http._lifecycle import ServletCall
@@ -263,9 +262,6 @@ class ServletChannel(http.HTTPChannel):
 
     def connectionMade(self) -> None:
         super().connectionMade()
-        # A TCP transport sends what it holds uncopied, all the kernel
-        # takes per writable event (Twisted: 128 KiB, joined first).
-        installWriter(self.transport)
         site = self.site
         site.connections.add(self)
         if site.observer is not None:

@@ -7,8 +7,8 @@ twice (a slice, then a join of its buffer at the next writable event)
 and sends its backlog through four Python frames per event.  A servlet
 channel's TCP transport instead keeps what is left uncopied (the block
 itself and an offset) and sends it with the blocks written since in one
-C{sendmsg()}: L{writeBuffered}, installed as the transport's
-C{doWrite()} by L{installWriter}.  Everything else about the transport
+C{sendmsg()}: L{writeBuffered}, the transport's C{doWrite()} from its
+first refused write on (L{takeOver}).  Everything else about the transport
 (its C{write()}, producers, C{loseConnection()}) stays Twisted's.
 """
 
@@ -53,19 +53,24 @@ def _largestSendBuffer() -> int | None:
 NOTSENT_LOWAT = _largestSendBuffer() if hasattr(socket, "TCP_NOTSENT_LOWAT") else None
 
 
-def installWriter(transport: Any) -> None:
+def takeOver(transport: Any) -> None:
     """
-    Give a plain TCP transport L{writeBuffered} as its C{doWrite()}, and
-    its socket L{NOTSENT_LOWAT}; any other transport is left alone.
+    At a plain TCP transport's first refused write: L{writeBuffered} as
+    its C{doWrite()} and L{NOTSENT_LOWAT} on its socket from then on.  A
+    connection whose responses always fit the kernel's buffer never pays
+    for either (one C{setsockopt()}).
     """
-    if type(transport) is _TCPServer:
-        transport.doWrite = types.MethodType(writeBuffered, transport)
-        if NOTSENT_LOWAT:
-            try:
-                transport.socket.setsockopt(
-                    socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, NOTSENT_LOWAT)
-            except OSError:
-                pass  # an older kernel: the default wake-ups
+    transport.doWrite = types.MethodType(writeBuffered, transport)
+    if NOTSENT_LOWAT:
+        try:
+            transport.socket.setsockopt(
+                socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, NOTSENT_LOWAT)
+        except OSError:
+            pass  # an older kernel: the default wake-ups
+
+
+def _tookOver(transport: Any) -> bool:
+    return getattr(transport.doWrite, "__func__", None) is writeBuffered
 
 
 def tcpIdle(transport: Any) -> bool:
@@ -91,9 +96,8 @@ def keepRest(transport: Any, block: bytes, sent: int) -> None:
         # A bytearray or memoryview may change once the servlet has it
         # back: keep a copy of the rest, as Twisted's buffer would.
         block, sent = bytes(block[sent:]), 0
-    if getattr(transport.doWrite, "__func__", None) is not writeBuffered:
-        transport.write(block[sent:])  # Twisted's own doWrite: its buffer.
-        return
+    if not _tookOver(transport):
+        takeOver(transport)
     transport.dataBuffer = block
     transport.offset = sent
     transport._maybePauseProducer()
@@ -259,6 +263,8 @@ def sendFileData(transport: Any, fd: int, offset: int, count: int) -> int:
         if sent == 0:
             raise EOFError("file ended at byte %d" % offset)
     if sent < count:
+        if not _tookOver(transport):
+            takeOver(transport)
         transport.producerPaused = True
         transport.producer.pauseProducing()
         transport.startWriting()

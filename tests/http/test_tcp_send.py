@@ -249,37 +249,54 @@ async def test_a_blocked_block_is_kept_and_what_follows_arrives_in_order(daemons
 
 
 class Lowat(netsvc.HttpServlet):
+    """A response of ``?size=`` bytes; records the low-water mark once written."""
+
+    seen = None
+
     def processRequest(self):
-        sock = self._response.request.channel.transport.socket
-        value = b"%d" % sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT)
+        size = int(self.queryString().partition("=")[2])
         self.sendResponse(200)
-        self.sendHeader("Content-Length", str(len(value)))
+        self.sendHeader("Content-Length", str(size))
         self.endHeaders()
-        self.sendContent(value)
+        self.sendContent(b"x" * size)
+        sock = self._response.request.channel.transport.socket
+        Lowat.seen.callback(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT))
         self.endContent()
 
 
 @pytest.mark.skipif(not hasattr(socket, "TCP_NOTSENT_LOWAT"), reason="Linux only")
+@pytest.mark.parametrize("size, refused", [(100, False), (16 << 20, True)])
 @pytest_twisted.ensureDeferred
-async def test_a_servlet_socket_waits_until_half_the_largest_buffer_is_unsent(daemons):
-    """TCP_NOTSENT_LOWAT is the kernel's largest send buffer (tcp_wmem's maximum)."""
+async def test_a_refused_write_sets_the_low_water_mark_to_the_largest_buffer(
+        daemons, size, refused):
+    """
+    TCP_NOTSENT_LOWAT is the kernel's largest send buffer (tcp_wmem's
+    maximum), set at a connection's first refused write only.
+    """
     with open("/proc/sys/net/ipv4/tcp_wmem") as handle:
         largest = int(handle.read().split()[2])
     assert _tcpsend.NOTSENT_LOWAT == largest
+    Lowat.seen = defer.Deferred()
     server = netsvc.HttpServer()
     server.servlet = Lowat
     daemon = await startDaemon({"/": server})
     daemons.append(daemon)
 
     def client():
-        with socket.create_connection(("127.0.0.1", daemon.port()), timeout=TIMEOUT) as s:
-            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+            s.settimeout(TIMEOUT)
+            s.connect(("127.0.0.1", daemon.port()))
+            s.sendall(b"GET /?size=%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                      % size)
             chunks = []
             while chunk := s.recv(1 << 16):
                 chunks.append(chunk)
         return b"".join(chunks).partition(b"\r\n\r\n")[2]
 
-    assert int(await threads.deferToThread(client)) == largest
+    reply = threads.deferToThread(client)
+    assert ((await Lowat.seen) == largest) == refused
+    assert await reply == b"x" * size
 
 
 class Reused(netsvc.HttpServlet):
