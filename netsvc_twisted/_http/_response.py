@@ -90,7 +90,6 @@ def headerValue(value: str | bytes) -> bytes:
     return raw
 
 
-
 def writeHead(request: Any, data: bytes) -> bool:
     """
     The first write of an HTTP/1 response: status line, headers and
@@ -505,7 +504,6 @@ class Response:
             self.state = ABORTED
             self.detachBridge()
             self._onEnd(False)
-
 
 
 #: What write() holds of one response during a drain before it sends:

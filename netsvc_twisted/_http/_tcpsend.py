@@ -26,6 +26,10 @@ try:
     from twisted.internet.tcp import Server as _TCPServer
 except ImportError:  # pragma: no cover - no POSIX TCP transport
     _TCPServer = None
+try:
+    from twisted.protocols.tls import TLSMemoryBIOProtocol
+except ImportError:  # pragma: no cover - without pyOpenSSL there is no TLS
+    TLSMemoryBIOProtocol = ()
 
 #: Bytes one send() of a TCP transport's single held block may hand the
 #: kernel (Twisted's C{SEND_LIMIT} is 128 KiB: a response blocked with
@@ -56,12 +60,15 @@ NOTSENT_LOWAT = _largestSendBuffer() if hasattr(socket, "TCP_NOTSENT_LOWAT") els
 def takeOver(transport: Any) -> None:
     """
     At a plain TCP transport's first refused write: L{writeBuffered} as
-    its C{doWrite()} and L{NOTSENT_LOWAT} on its socket from then on.  A
+    its C{doWrite()} and, unless it carries TLS, L{NOTSENT_LOWAT} on its
+    socket from then on.  A
     connection whose responses always fit the kernel's buffer never pays
     for either (one C{setsockopt()}).
     """
     transport.doWrite = types.MethodType(writeBuffered, transport)
-    if NOTSENT_LOWAT:
+    if NOTSENT_LOWAT and not isinstance(transport.protocol, TLSMemoryBIOProtocol):
+        # Not under TLS: encrypting, a TLS stream is bound by CPU, not by
+        # wake-ups, and measured a little slower with the mark (round 7).
         try:
             transport.socket.setsockopt(
                 socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, NOTSENT_LOWAT)

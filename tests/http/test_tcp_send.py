@@ -6,6 +6,7 @@ order, ending as Twisted's own doWrite() ends.
 
 import errno
 import socket
+from pathlib import Path
 
 import pytest
 import pytest_twisted
@@ -80,7 +81,7 @@ def test_the_rest_of_a_block_and_later_blocks_leave_in_one_sendmsg():
             transport._tempDataLen, transport.writing) == (b"", 0, [], 0, False)
 
 
-@pytest.mark.parametrize("take", range(0, 11))
+@pytest.mark.parametrize("take", range(11))
 def test_what_the_kernel_leaves_stays_in_order_uncopied(take):
     block, later = b"0123456789", [b"ab", b"", b"cdefg", b"h"]
     kernel = Kernel([take, 100])
@@ -273,8 +274,7 @@ async def test_a_refused_write_sets_the_low_water_mark_to_the_largest_buffer(
     TCP_NOTSENT_LOWAT is the kernel's largest send buffer (tcp_wmem's
     maximum), set at a connection's first refused write only.
     """
-    with open("/proc/sys/net/ipv4/tcp_wmem") as handle:
-        largest = int(handle.read().split()[2])
+    largest = int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2])
     assert _tcpsend.NOTSENT_LOWAT == largest
     Lowat.seen = defer.Deferred()
     server = netsvc.HttpServer()
@@ -330,3 +330,26 @@ async def test_what_is_kept_of_a_mutable_block_is_a_copy(daemons):
 
     body = await threads.deferToThread(client)
     assert body == b"a" * (8 << 20) + b"b" * (8 << 20)
+
+
+class Options:
+    def __init__(self):
+        self.set = []
+
+    def setsockopt(self, *option):
+        self.set.append(option)
+
+
+@pytest.mark.skipif(not _tcpsend.NOTSENT_LOWAT, reason="Linux only")
+def test_a_tls_connection_keeps_the_default_wake_ups():
+    from twisted.protocols.tls import TLSMemoryBIOProtocol
+
+    plain, secure = Transport(Options()), Transport(Options())
+    plain.protocol = object()
+    secure.protocol = object.__new__(TLSMemoryBIOProtocol)
+    for transport in (plain, secure):
+        _tcpsend.takeOver(transport)
+        assert transport.doWrite.__func__ is _tcpsend.writeBuffered
+    assert plain.socket.set == [
+        (socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, _tcpsend.NOTSENT_LOWAT)]
+    assert secure.socket.set == []
