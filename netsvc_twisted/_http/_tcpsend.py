@@ -4,12 +4,13 @@ How response bytes reach a plain TCP socket.
 
 Twisted's C{FileDescriptor} copies what the kernel leaves of a write
 twice (a slice, then a join of its buffer at the next writable event)
-and sends its backlog through four Python frames per event.  A servlet
-channel's TCP transport instead keeps what is left uncopied (the block
-itself and an offset) and sends it with the blocks written since in one
-C{sendmsg()}: L{writeBuffered}, the transport's C{doWrite()} from its
-first refused write on (L{takeOver}).  Everything else about the transport
-(its C{write()}, producers, C{loseConnection()}) stays Twisted's.
+and sends its backlog through four Python frames per event.  The TCP
+transport of a plain servlet channel instead keeps what is
+left uncopied (the block itself and an offset) and sends it with the
+blocks written since in one C{sendmsg()}: L{writeBuffered}, the
+transport's C{doWrite()} from its first refused write on (L{takeOver}).
+Everything else about the transport (its C{write()}, producers,
+C{loseConnection()}) stays Twisted's.
 """
 
 from __future__ import annotations
@@ -60,15 +61,12 @@ NOTSENT_LOWAT = _largestSendBuffer() if hasattr(socket, "TCP_NOTSENT_LOWAT") els
 def takeOver(transport: Any) -> None:
     """
     At a plain TCP transport's first refused write: L{writeBuffered} as
-    its C{doWrite()} and, unless it carries TLS, L{NOTSENT_LOWAT} on its
-    socket from then on.  A
+    its C{doWrite()} and L{NOTSENT_LOWAT} on its socket from then on.  A
     connection whose responses always fit the kernel's buffer never pays
     for either (one C{setsockopt()}).
     """
     transport.doWrite = types.MethodType(writeBuffered, transport)
-    if NOTSENT_LOWAT and not isinstance(transport.protocol, TLSMemoryBIOProtocol):
-        # Not under TLS: encrypting, a TLS stream is bound by CPU, not by
-        # wake-ups, and measured a little slower with the mark (round 7).
+    if NOTSENT_LOWAT:
         try:
             transport.socket.setsockopt(
                 socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, NOTSENT_LOWAT)
@@ -97,13 +95,19 @@ def keepRest(transport: Any, block: bytes, sent: int) -> None:
     """
     Hand an idle TCP transport (L{tcpIdle}) what the kernel left of
     C{block} after C{sent} bytes: the block itself and an offset, no copy
-    of C{bytes}, sent when the socket is writable again.
+    of C{bytes}, sent when the socket is writable again.  Under TLS the
+    rest goes to Twisted's buffer, as before.
     """
     if type(block) is not bytes:
         # A bytearray or memoryview may change once the servlet has it
         # back: keep a copy of the rest, as Twisted's buffer would.
         block, sent = bytes(block[sent:]), 0
     if not _tookOver(transport):
+        if isinstance(transport.protocol, TLSMemoryBIOProtocol):
+            # TLS records: Twisted's own buffer, which measured best for a
+            # stream bound by encryption (bench/README.md, round 7).
+            transport.write(block[sent:])
+            return
         takeOver(transport)
     transport.dataBuffer = block
     transport.offset = sent
@@ -148,8 +152,8 @@ def sendData(transport: Any, pieces: tuple[bytes, ...] | list[bytes]) -> None:
 
 def writeBuffered(transport: Any) -> Any:
     """
-    C{FileDescriptor.doWrite()} of a servlet channel's TCP transport:
-    the rest of its current block (C{dataBuffer} from C{offset}) and the
+    C{FileDescriptor.doWrite()} of a servlet channel's TCP transport,
+    once L{takeOver} made it so: the rest of its current block (C{dataBuffer} from C{offset}) and the
     blocks written since (C{_tempDataBuffer}) in one C{sendmsg()}, none
     joined or copied; what the kernel leaves stays as it was, its first
     block becoming the current one.  Once all is sent it ends as

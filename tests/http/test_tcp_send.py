@@ -23,6 +23,7 @@ class Kernel:
 
     def __init__(self, takes=(), error=None):
         self.takes, self.error, self.got, self.calls = list(takes), error, b"", []
+        self.options = []
 
     def _take(self, pieces):
         if self.error is not None:
@@ -35,6 +36,9 @@ class Kernel:
 
     def send(self, data):
         return self._take([data])
+
+    def setsockopt(self, *option):
+        self.options.append(option)
 
     def sendmsg(self, pieces):
         return self._take(pieces)
@@ -332,24 +336,36 @@ async def test_what_is_kept_of_a_mutable_block_is_a_copy(daemons):
     assert body == b"a" * (8 << 20) + b"b" * (8 << 20)
 
 
-class Options:
+class Recorder(Transport):
     def __init__(self):
-        self.set = []
+        Transport.__init__(self, Kernel())
+        self.written = []
 
-    def setsockopt(self, *option):
-        self.set.append(option)
+    def write(self, data):
+        self.written.append(data)
+
+    def _maybePauseProducer(self):
+        pass
+
+    def startWriting(self):
+        self.writing = True
 
 
-@pytest.mark.skipif(not _tcpsend.NOTSENT_LOWAT, reason="Linux only")
-def test_a_tls_connection_keeps_the_default_wake_ups():
+def test_under_tls_the_rest_goes_to_twisteds_buffer():
     from twisted.protocols.tls import TLSMemoryBIOProtocol
 
-    plain, secure = Transport(Options()), Transport(Options())
+    plain, secure = Recorder(), Recorder()
     plain.protocol = object()
     secure.protocol = object.__new__(TLSMemoryBIOProtocol)
+    plain.doWrite = secure.doWrite = lambda: None  # Twisted's own
+    block = b"0123456789"
     for transport in (plain, secure):
-        _tcpsend.takeOver(transport)
-        assert transport.doWrite.__func__ is _tcpsend.writeBuffered
-    assert plain.socket.set == [
-        (socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, _tcpsend.NOTSENT_LOWAT)]
-    assert secure.socket.set == []
+        _tcpsend.keepRest(transport, block, 4)
+    assert plain.dataBuffer is block and plain.offset == 4 and plain.written == []
+    assert plain.doWrite.__func__ is _tcpsend.writeBuffered
+    if _tcpsend.NOTSENT_LOWAT:
+        assert plain.socket.options == [
+            (socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, _tcpsend.NOTSENT_LOWAT)]
+    assert secure.socket.options == []
+    assert secure.written == [b"456789"] and secure.dataBuffer == b""
+    assert getattr(secure.doWrite, "__func__", None) is not _tcpsend.writeBuffered
