@@ -18,6 +18,19 @@ import netsvc_twisted as netsvc
 from netsvc_twisted._http import _tcpsend
 
 
+def slowGet(port, path="/", window=1 << 16):
+    """GET C{path} through a small receive window; the whole reply, once closed."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, window)
+        s.settimeout(TIMEOUT)
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path.encode())
+        chunks = []
+        while chunk := s.recv(1 << 16):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class Kernel:
     """A socket that takes what it is told to, piece by piece, and keeps it."""
 
@@ -225,18 +238,7 @@ async def test_a_blocked_block_is_kept_and_what_follows_arrives_in_order(daemons
     daemon = await startDaemon({"/": server})
     daemons.append(daemon)
 
-    def client():
-        with socket.socket() as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
-            s.settimeout(TIMEOUT)
-            s.connect(("127.0.0.1", daemon.port()))
-            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            chunks = []
-            while chunk := s.recv(1 << 16):
-                chunks.append(chunk)
-        return b"".join(chunks)
-
-    reply = threads.deferToThread(client)
+    reply = threads.deferToThread(slowGet, daemon.port())
     # The kernel took part of the 8 MiB: the rest is the block itself, uncopied.
     assert await Blocked.seen
     head, _, body = (await reply).partition(b"\r\n\r\n")
@@ -286,21 +288,9 @@ async def test_a_refused_write_sets_the_low_water_mark_to_the_largest_buffer(
     daemon = await startDaemon({"/": server})
     daemons.append(daemon)
 
-    def client():
-        with socket.socket() as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
-            s.settimeout(TIMEOUT)
-            s.connect(("127.0.0.1", daemon.port()))
-            s.sendall(b"GET /?size=%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-                      % size)
-            chunks = []
-            while chunk := s.recv(1 << 16):
-                chunks.append(chunk)
-        return b"".join(chunks).partition(b"\r\n\r\n")[2]
-
-    reply = threads.deferToThread(client)
+    reply = threads.deferToThread(slowGet, daemon.port(), "/?size=%d" % size)
     assert ((await Lowat.seen) == largest) == refused
-    assert await reply == b"x" * size
+    assert (await reply).partition(b"\r\n\r\n")[2] == b"x" * size
 
 
 class Reused(netsvc.HttpServlet):
@@ -324,15 +314,8 @@ async def test_what_is_kept_of_a_mutable_block_is_a_copy(daemons):
     daemon = await startDaemon({"/": server})
     daemons.append(daemon)
 
-    def client():
-        with socket.create_connection(("127.0.0.1", daemon.port()), timeout=TIMEOUT) as s:
-            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            chunks = []
-            while chunk := s.recv(1 << 16):
-                chunks.append(chunk)
-        return b"".join(chunks).partition(b"\r\n\r\n")[2]
-
-    body = await threads.deferToThread(client)
+    reply = await threads.deferToThread(slowGet, daemon.port())
+    body = reply.partition(b"\r\n\r\n")[2]
     assert body == b"a" * (8 << 20) + b"b" * (8 << 20)
 
 

@@ -23,6 +23,7 @@ import netsvc_twisted as netsvc
 from netsvc_twisted._http._tls import TLS_WRITE, ServletTLSTransport
 
 from support import TIMEOUT, TLSDaemon, startDaemon
+from test_tcp_send import slowGet
 
 EXAMPLE = runpy.run_path(str(Path(__file__).resolve().parent.parent.parent
                              / "examples" / "slow_clients.py"))
@@ -188,19 +189,9 @@ async def test_a_blocked_backlog_goes_out_in_sends_larger_than_twisteds(
     daemon = await startDaemon({"/": server})
     daemons.append(daemon)
 
-    def client():
-        with socket.socket() as s:
-            # A small window: the 4 MiB cannot all pass at the first send().
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
-            s.settimeout(TIMEOUT)
-            s.connect(("127.0.0.1", daemon.port()))
-            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            chunks = []
-            while chunk := s.recv(1 << 16):
-                chunks.append(chunk)
-        return b"".join(chunks).partition(b"\r\n\r\n")[2]
-
-    assert await threads.deferToThread(client) == BACKLOG
+    # A small window: the 4 MiB cannot all pass at the first send().
+    reply = await threads.deferToThread(slowGet, daemon.port())
+    assert reply.partition(b"\r\n\r\n")[2] == BACKLOG
     assert backlogSends, "the response never blocked"
     assert max(backlogSends) > 128 << 10
 
