@@ -63,8 +63,10 @@ def takeOver(transport: Any) -> None:
     At a plain TCP transport's first refused write: L{writeBuffered} as
     its C{doWrite()} and L{NOTSENT_LOWAT} on its socket from then on.  A
     connection whose responses always fit the kernel's buffer never pays
-    for either (one C{setsockopt()}).
+    for either (one C{setsockopt()}).  Once done, a no-op.
     """
+    if getattr(transport.doWrite, "__func__", None) is writeBuffered:
+        return
     transport.doWrite = types.MethodType(writeBuffered, transport)
     if NOTSENT_LOWAT:
         try:
@@ -72,10 +74,6 @@ def takeOver(transport: Any) -> None:
                 socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, NOTSENT_LOWAT)
         except OSError:
             pass  # an older kernel: the default wake-ups
-
-
-def _tookOver(transport: Any) -> bool:
-    return getattr(transport.doWrite, "__func__", None) is writeBuffered
 
 
 def tcpIdle(transport: Any) -> bool:
@@ -102,13 +100,12 @@ def keepRest(transport: Any, block: bytes, sent: int) -> None:
         # A bytearray or memoryview may change once the servlet has it
         # back: keep a copy of the rest, as Twisted's buffer would.
         block, sent = bytes(block[sent:]), 0
-    if not _tookOver(transport):
-        if isinstance(transport.protocol, TLSMemoryBIOProtocol):
-            # TLS records: Twisted's own buffer, which measured best for a
-            # stream bound by encryption (bench/README.md, round 7).
-            transport.write(block[sent:])
-            return
-        takeOver(transport)
+    if isinstance(transport.protocol, TLSMemoryBIOProtocol):
+        # TLS records: Twisted's own buffer, which measured best for a
+        # stream bound by encryption (bench/README.md, round 7).
+        transport.write(block[sent:])
+        return
+    takeOver(transport)
     transport.dataBuffer = block
     transport.offset = sent
     transport._maybePauseProducer()
@@ -274,8 +271,7 @@ def sendFileData(transport: Any, fd: int, offset: int, count: int) -> int:
         if sent == 0:
             raise EOFError("file ended at byte %d" % offset)
     if sent < count:
-        if not _tookOver(transport):
-            takeOver(transport)
+        takeOver(transport)
         transport.producerPaused = True
         transport.producer.pauseProducing()
         transport.startWriting()
